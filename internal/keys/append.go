@@ -1,0 +1,40 @@
+package keys
+
+import "encoding/binary"
+
+// The Append forms write a key onto the end of dst and return the extended
+// slice, like strconv.AppendInt. The ledger's append path builds thousands of
+// keys per batch; reusing one scratch buffer keeps that free of allocations.
+// Each produces exactly the bytes of the function of the same name without
+// the prefix.
+
+func appendU64(dst []byte, tag byte, n uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, tag), n)
+}
+
+// AppendRecord appends the key of record seq (see [Record]).
+func AppendRecord(dst []byte, seq uint64) []byte { return appendU64(dst, TagRecord, seq) }
+
+// AppendTree appends the key of stored tree hash i (see [Tree]).
+func AppendTree(dst []byte, i int64) []byte { return appendU64(dst, TagTree, uint64(i)) }
+
+// AppendChain appends the key of the chain hash of record seq (see [Chain]).
+func AppendChain(dst []byte, seq uint64) []byte { return appendU64(dst, TagChain, seq) }
+
+// AppendCheckpoint appends the key of the checkpoint for size n (see [Checkpoint]).
+func AppendCheckpoint(dst []byte, size uint64) []byte { return appendU64(dst, TagCheckpoint, size) }
+
+// AppendDedupe appends the dedupe key of digest (see [Dedupe]).
+func AppendDedupe(dst []byte, digest []byte) []byte {
+	return append(append(dst, TagDedupe), digest...)
+}
+
+// AppendIndex appends the key of one secondary index entry (see [Index]).
+// The caller keeps len(name) ≤ 255 and len(key) ≤ 65535.
+func AppendIndex(dst []byte, name string, key []byte, seq uint64) []byte {
+	dst = append(dst, TagIndex, byte(len(name)))
+	dst = append(dst, name...)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(key)))
+	dst = append(dst, key...)
+	return binary.BigEndian.AppendUint64(dst, seq)
+}
