@@ -1,0 +1,151 @@
+package score
+
+import (
+	"maps"
+	"math"
+	"slices"
+
+	"github.com/tally-ledger/tally/reference"
+)
+
+// alt is one disputing party's figures for one group of a hop.
+type alt struct {
+	entry  EntryRef
+	price  *Money
+	costs  []Money
+	labour []Category
+}
+
+// alternatives collects, per hop and group, the figures disputing parties
+// gave (the seller cannot dispute its own hop).
+func alternatives(ch Chain, atts map[string][]Attestation) map[string]map[FigureGroup][]alt {
+	out := map[string]map[FigureGroup][]alt{}
+	for _, id := range sortedKeys(atts) {
+		h := ch.Hops[id]
+		for _, a := range atts[id] {
+			if a.Kind != Disputed || a.Dispute == nil || a.Attester.ID == h.Seller.ID {
+				continue
+			}
+			d := a.Dispute
+			add := func(g FigureGroup, x alt) {
+				if out[id] == nil {
+					out[id] = map[FigureGroup][]alt{}
+				}
+				x.entry = a.Entry
+				out[id][g] = append(out[id][g], x)
+			}
+			if d.Price != nil {
+				add(GroupPrice, alt{price: d.Price})
+			}
+			if len(d.OffLedgerCosts) > 0 {
+				add(GroupCosts, alt{costs: d.OffLedgerCosts})
+			}
+			if len(d.Labour) > 0 {
+				add(GroupLabour, alt{labour: d.Labour})
+			}
+		}
+	}
+	return out
+}
+
+// apply substitutes the chosen disputed figures into a hop and says whose
+// figures each group now holds.
+func apply(h Hop, choice map[FigureGroup]alt) (Hop, map[FigureGroup]EntryRef) {
+	used := map[FigureGroup]EntryRef{GroupPrice: h.Entry, GroupCosts: h.Entry, GroupLabour: h.Entry}
+	for g, a := range choice {
+		switch g {
+		case GroupPrice:
+			h.Price = *a.price
+		case GroupCosts:
+			h.OffLedgerCosts = a.costs
+		case GroupLabour:
+			h.Labour, h.NoLabour = mergeLabour(h.Labour, a.labour), false
+		}
+		used[g] = a.entry
+	}
+	return h, used
+}
+
+// resolve picks, for every disputed hop, the less favourable of the
+// recorded and the disputing figures: the combination that gives the hop the
+// lowest point score, the recorded figures winning ties. Hops are settled
+// upstream first, each given the choices already made above it.
+func resolve(ch Chain, g *graph, ref *reference.Set, p Params, atts map[string][]Attestation) map[string]map[FigureGroup]alt {
+	alts := alternatives(ch, atts)
+	choice := map[string]map[FigureGroup]alt{}
+	for _, id := range g.order {
+		ga := alts[id]
+		if len(ga) == 0 {
+			continue
+		}
+		groups := slices.Sorted(maps.Keys(ga))
+		// Enumerate every combination: index 0 is the recorded figure,
+		// index i > 0 the i-th disputing figure.
+		idx := make([]int, len(groups))
+		best, bestS := map[FigureGroup]alt(nil), math.Inf(1)
+		for {
+			c := map[FigureGroup]alt{}
+			for i, grp := range groups {
+				if idx[i] > 0 {
+					c[grp] = ga[grp][idx[i]-1]
+				}
+			}
+			choice[id] = c
+			if s := evaluate(ch, g, ref, p, atts, choice).hops[id].sPoint; s < bestS {
+				best, bestS = c, s
+			}
+			i := len(idx) - 1
+			for ; i >= 0; i-- {
+				if idx[i]++; idx[i] <= len(ga[groups[i]]) {
+					break
+				}
+				idx[i] = 0
+			}
+			if i < 0 {
+				break
+			}
+		}
+		choice[id] = best
+	}
+	return choice
+}
+
+// mergeLabour applies a dispute's labour figures to the recorded ones,
+// category by category (matched by name): a disputed category's hours
+// replace the recorded hours unless they are zero (not disputed), and its
+// pay replaces the recorded pay unless it gives none (every amount zero and
+// no currency). Categories the dispute does not name keep their recorded
+// figures; categories only the dispute names are added if they give hours.
+func mergeLabour(recorded, disputed []Category) []Category {
+	out := slices.Clone(recorded)
+	for _, dc := range disputed {
+		i := slices.IndexFunc(out, func(c Category) bool { return c.Name == dc.Name })
+		if i < 0 {
+			// A category only the dispute names needs its own hours.
+			if dc.Hours.IsPositive() {
+				out = append(out, dc)
+			}
+			continue
+		}
+		c := &out[i]
+		if dc.Hours.IsPositive() {
+			c.Hours = dc.Hours
+		}
+		if givesPay(dc) {
+			c.Basic, c.Bonus, c.InKind = dc.Basic, dc.Bonus, dc.InKind
+		}
+		if dc.Workers > 0 {
+			c.Workers = dc.Workers
+		}
+	}
+	return out
+}
+
+func givesPay(c Category) bool {
+	for _, m := range []Money{c.Basic, c.Bonus, c.InKind} {
+		if !m.Amount.IsZero() || m.Currency != "" {
+			return true
+		}
+	}
+	return false
+}
