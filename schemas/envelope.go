@@ -23,7 +23,10 @@ func PayloadType(kind string) string { return PayloadTypePrefix + kind + Payload
 // KindOf returns the event kind named by a payload type, and whether the
 // type has Tally's form at all.
 func KindOf(payloadType string) (string, bool) {
-	if !strings.HasPrefix(payloadType, PayloadTypePrefix) || !strings.HasSuffix(payloadType, PayloadTypeSuffix) {
+	// The length check keeps a type in which prefix and suffix overlap
+	// ("application/vnd.tally.v1+json") from slicing out of range.
+	if len(payloadType) < len(PayloadTypePrefix)+len(PayloadTypeSuffix) ||
+		!strings.HasPrefix(payloadType, PayloadTypePrefix) || !strings.HasSuffix(payloadType, PayloadTypeSuffix) {
 		return "", false
 	}
 	k := payloadType[len(PayloadTypePrefix) : len(payloadType)-len(PayloadTypeSuffix)]

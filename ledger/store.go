@@ -1,0 +1,103 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// storeDir is the Pebble directory inside a log's directory.
+const storeDir = "pebble"
+
+// pebbleOptions are the store's Pebble options, shared with BenchRawPebble
+// so the baseline runs on the same engine configuration.
+func pebbleOptions(fs vfs.FS, cacheSize int64, logger *slog.Logger, readOnly bool) *pebble.Options {
+	o := &pebble.Options{
+		FS:                 fs,
+		CacheSize:          cacheSize,
+		FormatMajorVersion: pebble.FormatNewest,
+		ReadOnly:           readOnly,
+		ErrorIfNotExists:   readOnly,
+		Logger:             pebbleLogger{logger},
+		// Larger memtables than Pebble's 4 MiB default: an append writes
+		// about six keys per record, and fewer, larger flushes keep L0 small.
+		// Two of them (the default stop-writes threshold) bound memory.
+		MemTableSize: 32 << 20,
+	}
+	// Bloom filters on every level, L0 included (Pebble's default has none
+	// there): most dedupe lookups are for digests the log has never seen,
+	// and a filter answers those without reading a data block.
+	for i := range o.Levels {
+		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	return o
+}
+
+// pebbleLogger routes Pebble's messages to slog.
+type pebbleLogger struct{ l *slog.Logger }
+
+// Infof: Pebble's informational messages (WAL replay, compactions) are
+// routine for a store this size, so they go out at debug level.
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+// Fatalf is Pebble reporting a state it cannot continue from. Pebble
+// expects it not to return; panicking (rather than exiting the process)
+// leaves the decision to the program.
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.l.Error(msg, "component", "pebble", "fatal", true)
+	panic("pebble: " + msg)
+}
+
+// get returns a copy of the value at key, or ok=false if there is none.
+func (l *Log) get(key []byte) (v []byte, ok bool, err error) {
+	val, closer, err := l.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("ledger: read %x: %w", key, err)
+	}
+	v = append([]byte(nil), val...)
+	return v, true, closer.Close()
+}
+
+// getHash reads a 32-byte value into h, or reports ok=false if key is absent.
+func (l *Log) getHash(key []byte, h *[32]byte) (ok bool, err error) {
+	val, closer, err := l.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("ledger: read %x: %w", key, err)
+	}
+	defer closer.Close()
+	if len(val) != len(h) {
+		return false, fmt.Errorf("%w: value at %x is %d bytes, want %d", ErrCorrupt, key, len(val), len(h))
+	}
+	copy(h[:], val)
+	return true, nil
+}
+
+// lastKey returns the greatest key with the given one-byte table tag.
+func (l *Log) lastKey(tag byte) (key []byte, ok bool, err error) {
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tag}, UpperBound: []byte{tag + 1}})
+	if err != nil {
+		return nil, false, err
+	}
+	if it.Last() {
+		key = append([]byte(nil), it.Key()...)
+		ok = true
+	}
+	return key, ok, errors.Join(it.Error(), it.Close())
+}
