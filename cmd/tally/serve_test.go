@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tally-ledger/tally/client"
+	"github.com/tally-ledger/tally/ledger"
+	"github.com/tally-ledger/tally/schemas"
+)
+
+// serveBuffer is a bytes.Buffer safe for the concurrent writes of a
+// running command and the reads of a test.
+type serveBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *serveBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *serveBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// servedTally is a running tally serve.
+type servedTally struct {
+	http, nats, vkey string
+	stdout, stderr   *serveBuffer
+	stop             func() error
+}
+
+var (
+	serveHTTPLine = regexp.MustCompile(`HTTP API\s+(http://\S+)`)
+	serveNATSLine = regexp.MustCompile(`NATS\s+(nats://\S+)`)
+	serveVkeyLine = regexp.MustCompile(`verifier key\s+(\S+)`)
+)
+
+// serve runs tally serve in-process on random ports until stop.
+func startServe(t *testing.T, data string, extra ...string) *servedTally {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &servedTally{stdout: &serveBuffer{}, stderr: &serveBuffer{}}
+	args := append([]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--nats-port", "-1", "--log-level", "warn"}, extra...)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, s.stdout, s.stderr) }()
+	var once sync.Once
+	var stopErr error
+	s.stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(30 * time.Second):
+				stopErr = errors.New("serve did not stop")
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { _ = s.stop() })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out := s.stdout.String()
+		if m := serveVkeyLine.FindStringSubmatch(out); m != nil {
+			s.http = serveHTTPLine.FindStringSubmatch(out)[1]
+			s.nats = serveNATSLine.FindStringSubmatch(out)[1]
+			s.vkey = m[1]
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited: %v\n%s\n%s", err, s.stdout, s.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s\n%s", s.stdout, s.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Ready means the ingest consumer runs too.
+	for {
+		resp, err := http.Get(s.http + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve never ready:\n%s", s.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func runTally(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var o, e bytes.Buffer
+	err = run(t.Context(), args, &o, &e)
+	return o.String(), e.String(), err
+}
+
+func tallyExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 1
+}
+
+// writePartyLines writes party.registered statements for ids as JSON Lines.
+func writePartyLines(t *testing.T, path string, key *client.Key, ids ...string) {
+	t.Helper()
+	var b bytes.Buffer
+	for _, id := range ids {
+		p, _ := json.Marshal(schemas.PartyRegistered{ID: id, Name: "Coop " + id, Role: "miner", Country: "PE", OrgForm: "worker_cooperative", Keys: []string{key.PublicKeyString()}})
+		b.Write(p)
+		b.WriteByte('\n')
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServeKeygenSubmit(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	s := startServe(t, data, "--demo")
+	if !strings.Contains(s.stdout.String(), "demo") || !strings.Contains(s.stdout.String(), "not loaded") {
+		t.Errorf("--demo: the output does not say that no demo is loaded:\n%s", s.stdout)
+	}
+	if !strings.HasPrefix(s.vkey, serveDefaultOrigin+"+") {
+		t.Errorf("verifier key %q is not for origin %s", s.vkey, serveDefaultOrigin)
+	}
+
+	keyFile := filepath.Join(dir, "coop.key")
+	out, _, err := runTally(t, "keygen", "--out", keyFile, "--party", "coop-1")
+	if err != nil {
+		t.Fatalf("keygen: %v", err)
+	}
+	key, err := client.LoadKey(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{key.ID, key.PublicKeyString(), `"id":"coop-1"`, "tally submit --key " + keyFile} {
+		if !strings.Contains(out, want) {
+			t.Errorf("keygen output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, _, err := runTally(t, "keygen", "--out", keyFile); err == nil {
+		t.Errorf("keygen replaced an existing key file")
+	}
+
+	payloads := filepath.Join(dir, "parties.jsonl")
+	writePartyLines(t, payloads, key, "coop-1", "coop-2", "coop-3")
+
+	t.Run("over HTTP", func(t *testing.T) {
+		out, errOut, err := runTally(t, "submit", "--key", keyFile, "--http", s.http, "--kind", schemas.KindPartyRegistered, "--log-key", s.vkey, payloads)
+		if err != nil {
+			t.Fatalf("submit: %v\n%s", err, errOut)
+		}
+		for i := 1; i <= 3; i++ {
+			if !strings.Contains(out, fmt.Sprintf("%s:%d: party.registered seq %d entry ", payloads, i, i-1)) || !strings.Contains(out, "verified") {
+				t.Errorf("no verified receipt line for statement %d:\n%s", i, out)
+			}
+		}
+	})
+	t.Run("over NATS, repeated", func(t *testing.T) {
+		out, errOut, err := runTally(t, "submit", "--key", keyFile, "--nats", s.nats, "--kind", schemas.KindPartyRegistered, "--log-key", s.vkey, payloads)
+		if err != nil {
+			t.Fatalf("submit: %v\n%s", err, errOut)
+		}
+		if strings.Count(out, "(already in the log)") != 3 {
+			t.Errorf("resubmitted statements not reported as already logged:\n%s", out)
+		}
+	})
+	t.Run("wrapped kinds on stdin-like file", func(t *testing.T) {
+		p, _ := json.Marshal(schemas.PartyRegistered{ID: "coop-4", Name: "Coop 4", Role: "miner", Country: "PE", OrgForm: "worker_cooperative", Keys: []string{key.PublicKeyString()}})
+		f := filepath.Join(dir, "wrapped.json")
+		os.WriteFile(f, fmt.Appendf(nil, `{"kind":%q,"payload":%s}`, schemas.KindPartyRegistered, p), 0o644)
+		out, errOut, err := runTally(t, "submit", "--key", keyFile, "--http", s.http, "--json", f)
+		if err != nil {
+			t.Fatalf("submit: %v\n%s", err, errOut)
+		}
+		var r client.Receipt
+		if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &r); err != nil || r.Seq != 3 {
+			t.Errorf("--json output %q: %v", out, err)
+		}
+	})
+	t.Run("rejected", func(t *testing.T) {
+		// A statement over the vocabulary's payload limit is rejected by
+		// the ledger with its reason; submit exits 1 and says why.
+		big, _ := json.Marshal(schemas.PartyRegistered{ID: "coop-big", Name: strings.Repeat("x", schemas.MaxPayloadSize), Role: "miner", Country: "PE", OrgForm: "worker_cooperative", Keys: []string{key.PublicKeyString()}})
+		f := filepath.Join(dir, "big.json")
+		os.WriteFile(f, big, 0o644)
+		_, errOut, err := runTally(t, "submit", "--key", keyFile, "--nats", s.nats, "--timeout", "10s", "--kind", schemas.KindPartyRegistered, f)
+		if tallyExitCode(err) != 1 {
+			t.Fatalf("exit code %d (%v), want 1", tallyExitCode(err), err)
+		}
+		if !strings.Contains(errOut, "rejected") || !strings.Contains(errOut, "/payload") || !strings.Contains(errOut, "[max_size]") {
+			t.Errorf("stderr does not give the reason:\n%s", errOut)
+		}
+	})
+	t.Run("usage", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"submit", payloads},
+			{"submit", "--key", keyFile},
+			{"submit", "--key", keyFile, "--kind", "nope", payloads},
+			{"keygen"},
+			{"serve", "extra"},
+		} {
+			if _, _, err := runTally(t, args...); tallyExitCode(err) != 2 {
+				t.Errorf("%v: exit code %d (%v), want 2", args, tallyExitCode(err), err)
+			}
+		}
+	})
+
+	if err := s.stop(); err != nil {
+		t.Fatalf("serve: %v\n%s", err, s.stderr)
+	}
+	// Stopped cleanly: the ledger opens again, with everything.
+	l, err := ledger.Open(filepath.Join(data, "ledger"), ledger.Options{})
+	if err != nil {
+		t.Fatalf("reopen ledger after serve: %v", err)
+	}
+	defer l.Close()
+	if l.Head().Size != 4 {
+		t.Errorf("ledger holds %d entries, want 4", l.Head().Size)
+	}
+
+	// Served again from the same data directory, the log keeps its key.
+	l.Close()
+	s2 := startServe(t, data)
+	if s2.vkey != s.vkey {
+		t.Errorf("verifier key changed across restarts: %s then %s", s.vkey, s2.vkey)
+	}
+}

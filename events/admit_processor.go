@@ -1,0 +1,211 @@
+package events
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/tally-ledger/tally/ledger"
+	"github.com/tally-ledger/tally/verifier"
+)
+
+// AdmissionProcessor is the Processor of a ledger guarded by the domain's
+// admission rules (verifier.Admitter): for each batch it
+//
+//  1. decodes every submission (Decode) and rejects the malformed ones;
+//  2. admits the rest with verifier.Admitter.AdmitBatch: signatures
+//     verified in parallel on every core, then every envelope judged in
+//     stream order, each seeing the ones admitted before it;
+//  3. appends the admitted entries with one ledger.Append (one fsync);
+//  4. only then commits the admission state (on a failed append it is
+//     discarded, so the state never holds what the log does not);
+//  5. answers every submission: a receipt with an inclusion proof, the
+//     original receipt for a statement already logged (Duplicate), or a
+//     rejection with its reasons.
+//
+// Reasons point into the envelope ("/signatures/0/sig", "/payloadType") or,
+// prefixed with "/payload", into the decoded payload
+// ("/payload/inputs/0/quantity"): the convention of Reason.
+//
+// An AdmissionProcessor is used by one ingest loop at a time and must be
+// the only writer of its ledger.
+type AdmissionProcessor struct {
+	log *ledger.Log
+	adm *verifier.Admitter
+	// Workers builds receipts (inclusion proofs) in parallel; 0 means
+	// GOMAXPROCS.
+	Workers int
+}
+
+var _ Processor = (*AdmissionProcessor)(nil)
+
+// NewAdmissionProcessor builds the admission state of l by replaying its
+// records (verifier.LoadState) and returns the Processor that appends to it.
+func NewAdmissionProcessor(ctx context.Context, l *ledger.Log) (*AdmissionProcessor, error) {
+	if l == nil {
+		return nil, fmt.Errorf("%w: AdmissionProcessor without a Log", ErrProcessor)
+	}
+	st, err := verifier.LoadState(ctx, l)
+	if err != nil {
+		return nil, fmt.Errorf("admission state: %w", err)
+	}
+	return &AdmissionProcessor{log: l, adm: verifier.NewAdmitter(l, st)}, nil
+}
+
+// State is the admission state: what the log holds, as admission sees it.
+func (p *AdmissionProcessor) State() verifier.State { return p.adm.State() }
+
+// Process implements Processor.
+func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([]Outcome, error) {
+	out := make([]Outcome, len(batch))
+	decoded := make([]*Decoded, len(batch))
+	cands := make([]verifier.Candidate, 0, len(batch))
+	candOf := make([]int, len(batch)) // submission → index in cands, or -1
+	for i, s := range batch {
+		candOf[i] = -1
+		d, reasons := Decode(s.Data)
+		if reasons != nil {
+			out[i].Rejection = &Rejection{Reasons: reasons}
+			continue
+		}
+		decoded[i] = &d
+		candOf[i] = len(cands)
+		cands = append(cands, verifier.Candidate{Envelope: d.Envelope, ReceivedAt: s.ReceivedAt})
+	}
+
+	vs, err := p.adm.AdmitBatch(ctx, cands)
+	if err != nil {
+		return nil, fmt.Errorf("admission: %w", err)
+	}
+	entries := verifier.Entries(vs)
+	entryOf := make([]int, len(vs)) // candidate → index in entries, or -1
+	for i, k := 0, 0; i < len(vs); i++ {
+		entryOf[i] = -1
+		if vs[i].Status == verifier.Admitted {
+			entryOf[i] = k
+			k++
+		}
+	}
+
+	var appended []ledger.Appended
+	var cp ledger.Checkpoint
+	if len(entries) > 0 {
+		// The commit: nothing of this batch is answered, and so nothing is
+		// acknowledged, before Append has returned, and Append returns only
+		// after its Pebble batch is synced.
+		appended, cp, err = p.log.Append(ctx, entries)
+		if err != nil {
+			p.adm.Discard()
+			return nil, fmt.Errorf("append: %w", err)
+		}
+		if err := p.adm.Commit(appended); err != nil {
+			// The entries are durable, but the ledger did not put them where
+			// admission expected (another writer): the state has been caught
+			// up from the log; the retried batch is answered from the log.
+			return nil, fmt.Errorf("admission state: %w", err)
+		}
+	}
+
+	// What each submission is answered with.
+	type job struct {
+		i int
+		a ledger.Appended
+	}
+	var jobs []job
+	for i := range batch {
+		c := candOf[i]
+		if c < 0 {
+			continue
+		}
+		v := &vs[c]
+		switch v.Status {
+		case verifier.Rejected:
+			out[i].Rejection = &Rejection{Digest: hex.EncodeToString(v.Digest[:]), Reasons: admissionReasons(v)}
+		case verifier.Admitted:
+			jobs = append(jobs, job{i, appended[entryOf[c]]})
+		case verifier.Duplicate:
+			var a ledger.Appended
+			if j := v.DuplicateOf; j >= 0 {
+				a = appended[entryOf[j]]
+			} else {
+				if a, err = p.logged(v.Seq); err != nil {
+					return nil, err
+				}
+			}
+			a.Duplicate = true
+			jobs = append(jobs, job{i, a})
+		}
+	}
+	if len(jobs) == 0 {
+		return out, nil
+	}
+	if len(entries) == 0 {
+		// Only duplicates: their proofs lead to the latest checkpoint.
+		if cp, err = p.log.Checkpoint(); err != nil {
+			return nil, fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+
+	// Receipts are built even if ctx is cancelled meanwhile: the batch is
+	// committed, and answering it now spares every submitter a redelivery.
+	workers := p.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	next := make(chan job)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for jb := range next {
+				if errs[w] != nil {
+					continue
+				}
+				d := decoded[jb.i]
+				r, err := BuildReceipt(p.log, d.Kind, d.Digest, d.Canonical, jb.a, cp)
+				if err != nil {
+					errs[w] = err
+					continue
+				}
+				out[jb.i].Receipt = r
+			}
+		})
+	}
+	for _, jb := range jobs {
+		next <- jb
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// logged returns the Appended of a record already in the log.
+func (p *AdmissionProcessor) logged(seq uint64) (ledger.Appended, error) {
+	leaf, err := p.log.LeafHash(seq)
+	if err != nil {
+		return ledger.Appended{}, fmt.Errorf("receipt for seq %d: %w", seq, err)
+	}
+	chain, err := p.log.ChainHash(seq)
+	if err != nil {
+		return ledger.Appended{}, fmt.Errorf("receipt for seq %d: %w", seq, err)
+	}
+	return ledger.Appended{Seq: seq, Leaf: leaf, Chain: chain, Duplicate: true}, nil
+}
+
+// admissionReasons turns a rejected verdict's problems into reasons:
+// envelope problems as they are, payload problems under "/payload".
+func admissionReasons(v *verifier.Verdict) []Reason {
+	rs := make([]Reason, 0, len(v.EnvelopeProblems)+len(v.Problems))
+	rs = append(rs, ReasonsOf(v.EnvelopeProblems)...)
+	for _, r := range ReasonsOf(v.Problems) {
+		r.Path = "/payload" + r.Path
+		rs = append(rs, r)
+	}
+	return rs
+}

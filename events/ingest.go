@@ -1,0 +1,693 @@
+package events
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// IngestOptions configure an Ingester. The zero value gives the defaults.
+type IngestOptions struct {
+	// Durable is the consumer name; default DefaultDurable. Every ledger
+	// replica consuming the stream needs its own.
+	Durable string
+	// BatchSize caps the submissions handed to one Process call; default
+	// DefaultBatchSize.
+	BatchSize int
+	// Streams sizes the streams the Ingester creates or updates.
+	Streams StreamOptions
+	// Logger; nil → slog.Default().
+	Logger *slog.Logger
+	// Metrics; nil → unregistered metrics.
+	Metrics *Metrics
+	// PullExpiry is how long one pull request waits on the server (at
+	// least 1s); heartbeats run at half of it, so it also bounds how soon a
+	// silently broken subscription is noticed. Default 5s.
+	PullExpiry time.Duration
+	// LagInterval is how often the consumer's lag is polled; default 5s.
+	LagInterval time.Duration
+	// PublishTimeout bounds one attempt to publish a batch's outcomes;
+	// default 10s. Failed attempts are retried until they succeed or the
+	// context ends.
+	PublishTimeout time.Duration
+	// BufferBytes bounds the bytes of submissions held in memory between
+	// the subscription and their acknowledgement (queued for a batch or
+	// being processed); default 64 MiB. The client library's own buffer
+	// is bounded to a quarter of it. Together with BatchSize and
+	// MaxAckPending this bounds the loop's memory whatever the load.
+	BufferBytes int
+}
+
+// Ingester is the ingest loop: it reads the TALLY stream in order through a
+// durable pull consumer, hands batches to a Processor, and after each
+// commit publishes the outcomes and acknowledges the batch.
+type Ingester struct {
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	proc Processor
+	o    IngestOptions
+	log  *slog.Logger
+	m    *Metrics
+
+	running  atomic.Bool
+	position atomic.Uint64 // stream seq of the last submission answered
+
+	// Loop state, owned by Run's goroutine.
+	done       uint64 // stream seq of the last submission answered
+	positioned bool   // done is known (the consumer was reset once)
+	nextDelivr uint64 // expected consumer (delivery) sequence of the next message
+}
+
+// errOrder reports a lost delivery: processing past it would break the
+// rule that the ledger's order is the stream's order.
+var errOrder = errors.New("delivery lost; consumer reset to restore stream order")
+
+// NewIngester prepares an ingest loop on nc that feeds p.
+func NewIngester(nc *nats.Conn, p Processor, o IngestOptions) (*Ingester, error) {
+	if nc == nil || p == nil {
+		return nil, fmt.Errorf("%w: NewIngester needs a connection and a processor", ErrSetup)
+	}
+	o.Durable = cmp.Or(o.Durable, DefaultDurable)
+	o.BatchSize = cmp.Or(o.BatchSize, DefaultBatchSize)
+	o.PullExpiry = cmp.Or(o.PullExpiry, 5*time.Second)
+	o.LagInterval = cmp.Or(o.LagInterval, 5*time.Second)
+	o.PublishTimeout = cmp.Or(o.PublishTimeout, 10*time.Second)
+	o.BufferBytes = cmp.Or(o.BufferBytes, 64<<20)
+	if o.BufferBytes/4 < maxMessageBytes {
+		return nil, fmt.Errorf("%w: BufferBytes %d is below 4 times the largest message (%d)", ErrSetup, o.BufferBytes, maxMessageBytes)
+	}
+	if o.PullExpiry < time.Second {
+		return nil, fmt.Errorf("%w: PullExpiry %v is below 1s", ErrSetup, o.PullExpiry)
+	}
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(4*o.BatchSize),
+		jetstream.WithPublishAsyncTimeout(o.PublishTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSetup, err)
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	m := o.Metrics
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	return &Ingester{nc: nc, js: js, proc: p, o: o, log: log.With("component", "ingest"), m: m}, nil
+}
+
+// Running reports whether the loop is consuming (its consumer is set up
+// and subscribed).
+func (g *Ingester) Running() bool { return g.running.Load() }
+
+// Position is the stream sequence of the last submission whose outcome was
+// published (0 before the first).
+func (g *Ingester) Position() uint64 { return g.position.Load() }
+
+// Run consumes until ctx ends, then returns nil. Connection loss, NATS
+// restarts and lost deliveries are survived: the loop sets its consumer up
+// again where its last commit ended. It returns an error only when the
+// Processor breaks its contract, which retrying cannot fix.
+func (g *Ingester) Run(ctx context.Context) error {
+	lagCtx, stopLag := context.WithCancel(ctx)
+	defer stopLag()
+	go g.pollLag(lagCtx)
+
+	wait := 100 * time.Millisecond
+	for {
+		progressed, err := g.session(ctx)
+		g.running.Store(false)
+		if ctx.Err() != nil {
+			return nil
+		}
+		switch {
+		case errors.Is(err, ErrProcessor):
+			return err
+		case errors.Is(err, errOrder):
+			g.m.Resets.Inc()
+			g.log.Warn("restarting consumer", "reason", err, "resume_at", g.done+1)
+			continue
+		}
+		if progressed {
+			wait = 100 * time.Millisecond
+		}
+		g.log.Warn("ingest interrupted; retrying", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// session sets up streams and consumer, positions the consumer and
+// consumes until an error. progressed reports whether a batch was answered.
+func (g *Ingester) session(ctx context.Context) (progressed bool, err error) {
+	if err := SetupStreams(ctx, g.js, g.o.Streams); err != nil {
+		return false, err
+	}
+	cons, err := g.reposition(ctx)
+	if err != nil {
+		return false, err
+	}
+
+	// The handler runs on the subscription's goroutine; blocking it while
+	// a batch commits is the flow control: the client library buffers at
+	// most BufferBytes/4 (pull requests are bounded in bytes), and the
+	// messages queued or in processing are bounded by the byte budget.
+	msgs := make(chan jetstream.Msg, g.o.BatchSize)
+	fatal := make(chan error, 1)
+	stop := make(chan struct{})
+	budget := newByteBudget(g.o.BufferBytes - g.o.BufferBytes/4)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		if !budget.acquire(len(m.Data()), stop) {
+			return
+		}
+		select {
+		case msgs <- m:
+		case <-stop:
+		}
+	},
+		jetstream.PullMaxBytes(g.o.BufferBytes/4),
+		jetstream.PullExpiry(g.o.PullExpiry),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if terminal(err) {
+				select {
+				case fatal <- err:
+				default:
+				}
+				return
+			}
+			g.log.Debug("consume", "err", err)
+		}))
+	if err != nil {
+		return false, fmt.Errorf("%w: consume: %w", ErrSetup, err)
+	}
+	defer func() {
+		close(stop)
+		// Stop unsubscribes before the next session resets the consumer,
+		// so the server drops the old pull requests instead of delivering
+		// into a dead inbox.
+		cc.Stop()
+		select {
+		case <-cc.Closed():
+		case <-time.After(5 * time.Second):
+			g.log.Warn("subscription did not close within 5s")
+		}
+	}()
+	g.running.Store(true)
+	g.log.Info("consuming", "stream", StreamSubmissions, "consumer", g.o.Durable, "from", g.done+1)
+
+	batch := make([]jetstream.Msg, 0, g.o.BatchSize)
+	for {
+		batch = batch[:0]
+		// Block for the first message, then take whatever else is already
+		// buffered: one message under light load (lowest latency), full
+		// batches under heavy load (messages pile up while the previous
+		// batch commits: group commit).
+		select {
+		case <-ctx.Done():
+			return progressed, ctx.Err()
+		case err := <-fatal:
+			return progressed, err
+		case m := <-msgs:
+			batch = append(batch, m)
+		}
+	fill:
+		for len(batch) < g.o.BatchSize {
+			select {
+			case m := <-msgs:
+				batch = append(batch, m)
+			default:
+				break fill
+			}
+		}
+		err := g.handle(ctx, batch)
+		n := 0
+		for _, m := range batch {
+			n += len(m.Data())
+		}
+		budget.release(n)
+		if err != nil {
+			return progressed, err
+		}
+		progressed = true
+	}
+}
+
+// terminal reports consume errors after which the subscription is dead and
+// the session must be set up again.
+func terminal(err error) bool {
+	return errors.Is(err, jetstream.ErrConsumerDeleted) ||
+		errors.Is(err, jetstream.ErrConsumerNotFound) ||
+		errors.Is(err, jetstream.ErrBadRequest) ||
+		errors.Is(err, nats.ErrConnectionClosed)
+}
+
+// reposition resets the consumer so that its next delivery is the first
+// submission not yet answered, in stream order. The first time it goes
+// back to the consumer's ack floor (what a previous process committed and
+// acknowledged; unacknowledged messages come again at once, in order,
+// instead of after AckWait behind newer ones); later, to the loop's own
+// position. Servers older than 2.14 have no consumer reset; there the
+// consumer is deleted and created again at that position.
+func (g *Ingester) reposition(ctx context.Context) (jetstream.Consumer, error) {
+	if g.positioned {
+		if info, err := g.js.Stream(ctx, StreamSubmissions); err == nil && info.CachedInfo().State.LastSeq < g.done {
+			// The stream was recreated (its store lost): sequences start
+			// over, and the ledger's dedupe answers anything seen before.
+			g.log.Warn("stream sequence went back; was the stream recreated?", "last_seq", info.CachedInfo().State.LastSeq, "position", g.done)
+			g.done = 0
+		}
+	}
+	cfg := ConsumerConfig(g.o.Durable, g.o.BatchSize)
+	if !serverAtLeast(g.nc.ConnectedServerVersion(), 2, 14) {
+		return g.recreate(ctx, cfg)
+	}
+	cons, err := g.js.CreateOrUpdateConsumer(ctx, StreamSubmissions, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: consumer %s: %w", ErrSetup, cfg.Durable, err)
+	}
+	var resp *jetstream.ConsumerResetResponse
+	if !g.positioned {
+		resp, err = g.js.ResetConsumer(ctx, StreamSubmissions, cfg.Durable)
+	} else {
+		resp, err = g.js.ResetConsumerToSequence(ctx, StreamSubmissions, cfg.Durable, g.done+1)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: reset consumer %s: %w", ErrSetup, cfg.Durable, err)
+	}
+	if resp.ResetSeq > 0 {
+		g.done = resp.ResetSeq - 1
+	}
+	g.positioned = true
+	g.nextDelivr = resp.ConsumerInfo.Delivered.Consumer + 1
+	g.position.Store(g.done)
+	return cons, nil
+}
+
+// recreate positions the consumer on servers without consumer reset: it
+// reads the ack floor (first time), deletes the consumer and creates it
+// again to start at the position.
+func (g *Ingester) recreate(ctx context.Context, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	old, err := g.js.Consumer(ctx, StreamSubmissions, cfg.Durable)
+	switch {
+	case err == nil:
+		if !g.positioned {
+			g.done = old.CachedInfo().AckFloor.Stream
+		}
+		if err := g.js.DeleteConsumer(ctx, StreamSubmissions, cfg.Durable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return nil, fmt.Errorf("%w: delete consumer %s: %w", ErrSetup, cfg.Durable, err)
+		}
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+	default:
+		return nil, fmt.Errorf("%w: consumer %s: %w", ErrSetup, cfg.Durable, err)
+	}
+	cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+	cfg.OptStartSeq = g.done + 1
+	cons, err := g.js.CreateConsumer(ctx, StreamSubmissions, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: consumer %s: %w", ErrSetup, cfg.Durable, err)
+	}
+	g.positioned = true
+	g.nextDelivr = cons.CachedInfo().Delivered.Consumer + 1
+	g.position.Store(g.done)
+	return cons, nil
+}
+
+// serverAtLeast reports whether a "major.minor.patch" server version is at
+// least major.minor.
+func serverAtLeast(version string, major, minor int) bool {
+	var ma, mi int
+	if _, err := fmt.Sscanf(version, "%d.%d", &ma, &mi); err != nil {
+		return false
+	}
+	return ma > major || (ma == major && mi >= minor)
+}
+
+// handle answers one batch: order check, Process (retried until it
+// succeeds), outcomes published and confirmed, then the acknowledgement.
+func (g *Ingester) handle(ctx context.Context, batch []jetstream.Msg) error {
+	subs := make([]Submission, 0, len(batch))
+	var last jetstream.Msg
+	var orderErr error
+	prev := g.done
+	for _, m := range batch {
+		meta, err := m.Metadata()
+		if err != nil || meta.Sequence.Consumer != g.nextDelivr {
+			got := uint64(0)
+			if err == nil {
+				got = meta.Sequence.Consumer
+			}
+			orderErr = fmt.Errorf("%w (delivery %d, expected %d)", errOrder, got, g.nextDelivr)
+			break
+		}
+		g.nextDelivr++
+		last = m
+		if meta.Sequence.Stream <= prev {
+			// Already answered (a redelivery); the acknowledgement of this
+			// batch covers it.
+			continue
+		}
+		prev = meta.Sequence.Stream
+		subs = append(subs, Submission{Data: m.Data(), ReceivedAt: meta.Timestamp, StreamSeq: meta.Sequence.Stream})
+	}
+	if len(subs) > 0 {
+		outs, err := g.process(ctx, subs, batch)
+		if err != nil {
+			return err
+		}
+		// From here the batch is committed: finish answering it even if
+		// ctx ends, so that a graceful stop does not leave it to be
+		// redelivered.
+		actx := context.WithoutCancel(ctx)
+		if err := g.publish(actx, ctx, subs, outs); err != nil {
+			return err
+		}
+		g.done = subs[len(subs)-1].StreamSeq
+		g.position.Store(g.done)
+	}
+	if last != nil {
+		g.ack(last)
+	}
+	return orderErr
+}
+
+// process calls the Processor until it succeeds or ctx ends. The batch is
+// retried as it is, never skipped or reordered: the stream order is the
+// ledger order.
+func (g *Ingester) process(ctx context.Context, subs []Submission, msgs []jetstream.Msg) ([]Outcome, error) {
+	wait := 100 * time.Millisecond
+	lastProgress := time.Now()
+	for {
+		start := time.Now()
+		outs, err := g.proc.Process(ctx, subs)
+		if err == nil {
+			g.m.BatchSize.Observe(float64(len(subs)))
+			g.m.CommitSeconds.Observe(time.Since(start).Seconds())
+			if err := checkOutcomes(subs, outs); err != nil {
+				return nil, err
+			}
+			return outs, nil
+		}
+		if errors.Is(err, ErrProcessor) {
+			return nil, err
+		}
+		g.m.ProcessErrors.Inc()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		g.log.Error("processing batch failed; retrying", "err", err, "submissions", len(subs), "first_seq", subs[0].StreamSeq, "in", wait)
+		// Keep the batch's messages ours while retrying: without this they
+		// would be redelivered after AckWait.
+		if time.Since(lastProgress) > DefaultAckWait/4 {
+			for _, m := range msgs {
+				_ = m.InProgress()
+			}
+			lastProgress = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// checkOutcomes holds the Processor to its contract.
+func checkOutcomes(subs []Submission, outs []Outcome) error {
+	if len(outs) != len(subs) {
+		return fmt.Errorf("%w: %d outcomes for %d submissions", ErrProcessor, len(outs), len(subs))
+	}
+	for i, o := range outs {
+		if (o.Receipt == nil) == (o.Rejection == nil) {
+			return fmt.Errorf("%w: outcome %d (stream seq %d) must have exactly one of receipt and rejection", ErrProcessor, i, subs[i].StreamSeq)
+		}
+	}
+	return nil
+}
+
+// publish sends every outcome through JetStream and waits until the
+// streams have stored them all, retrying what failed. Only then may the
+// batch be acknowledged: a receipt that is published but not yet stored
+// could otherwise be lost together with the acknowledged submission. stop
+// ends the retries (the batch is then redelivered and answered again).
+func (g *Ingester) publish(ctx, stop context.Context, subs []Submission, outs []Outcome) error {
+	var pending []*nats.Msg
+	for i, o := range outs {
+		seq := strconv.FormatUint(subs[i].StreamSeq, 10)
+		if o.Receipt != nil {
+			m, err := outcomeMsg(SubjectReceiptPrefix+o.Receipt.Digest, seq, "receipt", o)
+			if err != nil {
+				return err
+			}
+			pending = append(pending, m)
+			continue
+		}
+		rej := o.Rejection
+		for _, r := range rej.Reasons {
+			g.m.Rejects.WithLabelValues(r.Rule).Inc()
+		}
+		if rej.Digest != "" {
+			m, err := outcomeMsg(SubjectReceiptPrefix+rej.Digest, seq, "rejection", o)
+			if err != nil {
+				return err
+			}
+			pending = append(pending, m)
+		}
+		body, err := g.rejected(rej, subs[i])
+		if err != nil {
+			return err
+		}
+		m := nats.NewMsg(SubjectRejectedPrefix + cmp.Or(rej.Digest, "malformed"))
+		m.Header.Set(HeaderSubmissionSeq, seq)
+		if rej.Digest != "" {
+			m.Header.Set(HeaderDigest, rej.Digest)
+		}
+		m.Data = body
+		pending = append(pending, m)
+	}
+
+	wait := 100 * time.Millisecond
+	for attempt := 1; len(pending) > 0; attempt++ {
+		pending = g.publishOnce(ctx, pending)
+		if len(pending) == 0 {
+			break
+		}
+		if stop.Err() != nil {
+			return stop.Err()
+		}
+		g.log.Warn("publishing outcomes failed; retrying", "unconfirmed", len(pending), "attempt", attempt, "in", wait)
+		select {
+		case <-stop.Done():
+			return stop.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+
+	now := time.Now()
+	for i, o := range outs {
+		g.m.ReceiptSeconds.Observe(now.Sub(subs[i].ReceivedAt).Seconds())
+		switch {
+		case o.Rejection != nil:
+			g.m.Submissions.WithLabelValues("rejected").Inc()
+		case o.Receipt.Duplicate:
+			g.m.Submissions.WithLabelValues("duplicate").Inc()
+		default:
+			g.m.Submissions.WithLabelValues("committed").Inc()
+			g.publishCommitted(o.Receipt, subs[i].Data)
+		}
+	}
+	return nil
+}
+
+// publishOnce publishes msgs asynchronously and returns those the streams
+// did not confirm.
+func (g *Ingester) publishOnce(ctx context.Context, msgs []*nats.Msg) (failed []*nats.Msg) {
+	futures := make([]jetstream.PubAckFuture, len(msgs))
+	for i, m := range msgs {
+		f, err := g.js.PublishMsgAsync(m)
+		if err != nil {
+			g.log.Debug("publish", "subject", m.Subject, "err", err)
+			failed = append(failed, m)
+			continue
+		}
+		futures[i] = f
+	}
+	timeout := time.NewTimer(g.o.PublishTimeout)
+	defer timeout.Stop()
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			g.log.Debug("publish", "subject", msgs[i].Subject, "err", err)
+			failed = append(failed, msgs[i])
+		case <-timeout.C:
+			failed = append(failed, msgs[i])
+			// The timer fired once; everything not yet confirmed counts
+			// as failed.
+			for j := i + 1; j < len(futures); j++ {
+				if futures[j] == nil {
+					continue
+				}
+				select {
+				case <-futures[j].Ok():
+				default:
+					failed = append(failed, msgs[j])
+				}
+			}
+			return failed
+		case <-ctx.Done():
+			return append(failed, msgs[i:]...)
+		}
+	}
+	return failed
+}
+
+// rejected encodes the TALLY_REJECTED message of a rejection. A
+// submission too large to fit in one message beside its reasons (the
+// connection's max_payload) is left out: it stays in the TALLY stream under
+// StreamSeq.
+func (g *Ingester) rejected(rej *Rejection, s Submission) ([]byte, error) {
+	r := Rejected{Rejection: *rej, StreamSeq: s.StreamSeq, ReceivedAt: s.ReceivedAt, Data: s.Data}
+	body, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("encode rejection: %w", err)
+	}
+	if limit := g.nc.MaxPayload(); limit > 0 && int64(len(body))+1024 > limit {
+		r.Data, r.DataOmitted = nil, true
+		if body, err = json.Marshal(r); err != nil {
+			return nil, fmt.Errorf("encode rejection: %w", err)
+		}
+	}
+	return body, nil
+}
+
+// outcomeMsg is the message carrying an outcome on tally.receipt.<digest>.
+func outcomeMsg(subject, seq, kind string, o Outcome) (*nats.Msg, error) {
+	body, err := json.Marshal(o)
+	if err != nil {
+		return nil, fmt.Errorf("encode outcome: %w", err)
+	}
+	m := nats.NewMsg(subject)
+	m.Header.Set(HeaderSubmissionSeq, seq)
+	m.Header.Set(HeaderOutcome, kind)
+	m.Data = body
+	return m, nil
+}
+
+// publishCommitted puts a new entry on the committed feed (core NATS, at
+// most once: the ledger is the durable copy).
+func (g *Ingester) publishCommitted(r *Receipt, data []byte) {
+	env := r.Envelope
+	if env == nil && json.Valid(data) {
+		env = data
+	}
+	body, err := json.Marshal(Committed{
+		Seq: r.Seq, Digest: r.Digest, Kind: r.Kind, ReceivedAt: r.ReceivedAt,
+		EntryHash: r.EntryHash, ChainHash: r.ChainHash, Envelope: env,
+	})
+	if err != nil {
+		g.log.Error("encode committed entry", "seq", r.Seq, "err", err)
+		return
+	}
+	if err := g.nc.Publish(SubjectCommittedPrefix+r.Kind, body); err != nil {
+		g.log.Warn("committed feed: entry not published", "seq", r.Seq, "err", err)
+	}
+}
+
+// ack acknowledges m and, the consumer acknowledging cumulatively, every
+// earlier message. It waits for the server's confirmation so the ack floor
+// is known to have moved; a failure is only logged: the next batch's
+// acknowledgement covers this one, and what is never acknowledged is
+// delivered again and answered as a duplicate.
+func (g *Ingester) ack(m jetstream.Msg) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := m.DoubleAck(ctx); err != nil {
+		g.log.Warn("acknowledgement not confirmed", "err", err)
+	}
+}
+
+// pollLag updates the consumer lag gauge until ctx ends.
+func (g *Ingester) pollLag(ctx context.Context) {
+	t := time.NewTicker(g.o.LagInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !g.nc.IsConnected() {
+			continue
+		}
+		ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		c, err := g.js.Consumer(ictx, StreamSubmissions, g.o.Durable)
+		cancel()
+		if err != nil {
+			continue
+		}
+		g.m.ConsumerLag.Set(float64(c.CachedInfo().NumPending))
+	}
+}
+
+// byteBudget bounds the bytes of the messages the loop holds: the
+// subscription's handler acquires a message's size before queueing it, and
+// the loop releases a batch's sizes once the batch is answered. A message
+// is always admitted when nothing is held, so one larger than the budget
+// cannot stall the loop.
+type byteBudget struct {
+	mu    sync.Mutex
+	used  int
+	max   int
+	freed chan struct{}
+}
+
+func newByteBudget(max int) *byteBudget {
+	return &byteBudget{max: max, freed: make(chan struct{}, 1)}
+}
+
+// acquire waits until n bytes fit, or stop is closed (false).
+func (b *byteBudget) acquire(n int, stop <-chan struct{}) bool {
+	for {
+		b.mu.Lock()
+		if b.used == 0 || b.used+n <= b.max {
+			b.used += n
+			b.mu.Unlock()
+			return true
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.freed:
+		case <-stop:
+			return false
+		}
+	}
+}
+
+func (b *byteBudget) release(n int) {
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
+	select {
+	case b.freed <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,51 @@
+package events
+
+import (
+	"context"
+	"time"
+)
+
+// Submission is one message taken from the TALLY stream.
+type Submission struct {
+	// Data is the message body as published: the envelope's JSON bytes.
+	Data []byte
+	// ReceivedAt is the JetStream timestamp of the message (stream
+	// metadata, not the local clock), so every replica that replays the
+	// stream records the same received_at.
+	ReceivedAt time.Time
+	// StreamSeq is the message's sequence in the TALLY stream.
+	StreamSeq uint64
+}
+
+// Outcome is what became of one Submission: exactly one of Receipt and
+// Rejection is set. It is also the JSON body published on
+// tally.receipt.<digest>.
+type Outcome struct {
+	Receipt   *Receipt   `json:"receipt,omitempty"`
+	Rejection *Rejection `json:"rejection,omitempty"`
+}
+
+// Processor turns a batch of submissions, in stream order, into outcomes:
+// it admits or rejects each one and appends the admitted ones to the ledger.
+//
+// Process returns one Outcome per Submission, in the same order, and only
+// after everything it admitted is durably committed (ledger.Append returned):
+// the ingest loop acknowledges the messages as soon as Process returns. A
+// repeated envelope (already in the log, or delivered again after a crash)
+// is answered with its original receipt, marked Duplicate.
+//
+// An error means an infrastructure failure (storage, context cancelled): no
+// message is acknowledged and the same batch is offered again, in the same
+// order; entries that did commit before the failure are then answered as
+// duplicates. Bad submissions are never errors; they are Rejections.
+type Processor interface {
+	Process(ctx context.Context, batch []Submission) ([]Outcome, error)
+}
+
+// ProcessorFunc adapts a function to the Processor interface.
+type ProcessorFunc func(ctx context.Context, batch []Submission) ([]Outcome, error)
+
+// Process calls f.
+func (f ProcessorFunc) Process(ctx context.Context, batch []Submission) ([]Outcome, error) {
+	return f(ctx, batch)
+}
