@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"os"
+	"time"
 
 	"github.com/tally-ledger/tally/ledger"
 	"github.com/tally-ledger/tally/verifier"
@@ -60,6 +62,8 @@ func (p *AdmissionProcessor) State() verifier.State { return p.adm.State() }
 
 // Process implements Processor.
 func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([]Outcome, error) {
+	t0 := time.Now()
+	defer func() { fmt.Fprintf(os.Stderr, "PHASES n=%d total=%v\n", len(batch), time.Since(t0)) }()
 	out := make([]Outcome, len(batch))
 	decoded := make([]*Decoded, len(batch))
 	cands := make([]verifier.Candidate, 0, len(batch))
@@ -68,7 +72,13 @@ func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([
 		candOf[i] = -1
 		d, reasons := Decode(s.Data)
 		if reasons != nil {
+			// Answered under the envelope's digest when it has one, so
+			// that its submitter, waiting on tally.receipt.<digest>, hears
+			// why.
 			out[i].Rejection = &Rejection{Reasons: reasons}
+			if d.Digest != ([32]byte{}) {
+				out[i].Rejection.Digest = hex.EncodeToString(d.Digest[:])
+			}
 			continue
 		}
 		decoded[i] = &d
@@ -76,7 +86,10 @@ func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([
 		cands = append(cands, verifier.Candidate{Envelope: d.Envelope, ReceivedAt: s.ReceivedAt})
 	}
 
+	t1 := time.Now()
 	vs, err := p.adm.AdmitBatch(ctx, cands)
+	t2 := time.Now()
+	defer func() { fmt.Fprintf(os.Stderr, "PHASES decode=%v admit=%v\n", t1.Sub(t0), t2.Sub(t1)) }()
 	if err != nil {
 		return nil, fmt.Errorf("admission: %w", err)
 	}
@@ -96,7 +109,9 @@ func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([
 		// The commit: nothing of this batch is answered, and so nothing is
 		// acknowledged, before Append has returned, and Append returns only
 		// after its Pebble batch is synced.
+		t3 := time.Now()
 		appended, cp, err = p.log.Append(ctx, entries)
+		defer func() { fmt.Fprintf(os.Stderr, "PHASES append=%v\n", time.Since(t3)) }()
 		if err != nil {
 			p.adm.Discard()
 			return nil, fmt.Errorf("append: %w", err)

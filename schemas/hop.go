@@ -24,7 +24,9 @@ type HopRecorded struct {
 	// ID is the hop's slug; attestations and scores name the hop by it.
 	ID     string `json:"id" validate:"required,slug"`
 	Seller string `json:"seller" validate:"required,slug"`
-	Buyer  string `json:"buyer" validate:"required,slug,nefield=Seller"`
+	// Buyer is a registered party, or EndConsumer for a sale to an end
+	// consumer (and a service on the lot such a sale output).
+	Buyer string `json:"buyer" validate:"required,slug,nefield=Seller"`
 	// HopKind is "sale" or "service".
 	HopKind string `json:"kind" validate:"required,oneof=sale service"`
 	// Service is what a service hop did (one of Services); present only

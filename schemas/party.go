@@ -18,6 +18,13 @@ var (
 	}
 )
 
+// EndConsumer is the reserved buyer id of a sale to an end consumer: the
+// person who buys a product for their own use is not a party of the ledger
+// (no registration, no key, nothing about them recorded), so a retailer's
+// final sale names this id as its buyer, and a service on that lot (the
+// last-mile delivery) names it too. No party may register under it.
+const EndConsumer = "consumer"
+
 // PartyRegistered (party.registered) introduces a party and its signing
 // keys. It is signed by one of the keys it registers.
 type PartyRegistered struct {

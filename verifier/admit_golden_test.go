@@ -71,7 +71,7 @@ func TestAdmitRules(t *testing.T) {
 	// Every admission rule has at least one case in the specification.
 	for _, rule := range []string{
 		verifier.RuleKind, verifier.RuleSignature, verifier.RuleUnknownKey, verifier.RuleKeyNotCurrent,
-		verifier.RuleSigner, verifier.RuleDuplicateParty, verifier.RuleKeyInUse, verifier.RuleAuthority,
+		verifier.RuleSigner, verifier.RuleDuplicateParty, verifier.RuleReservedParty, verifier.RuleKeyInUse, verifier.RuleAuthority,
 		verifier.RuleUnknownParty, verifier.RuleNotPartyKey, verifier.RuleAlreadyRevoked,
 		verifier.RuleDuplicateHop, verifier.RuleDuplicateLot, verifier.RuleUnknownLot, verifier.RuleNotAcquired,
 		verifier.RuleNotHeld, verifier.RuleUnitMismatch, verifier.RuleDoubleSpend, verifier.RuleUnknownHop,

@@ -44,6 +44,9 @@ const (
 	// RuleDuplicateParty: a party with this id is already registered
 	// (party ids are unique). Path "/id".
 	RuleDuplicateParty = "duplicate_party"
+	// RuleReservedParty: the party id is reserved (schemas.EndConsumer
+	// names the end consumer, who is never a party). Path "/id".
+	RuleReservedParty = "reserved_party"
 	// RuleKeyInUse: the key is already registered, to this or another
 	// party, current or not: a key id names one key of one party forever.
 	// Paths "/keys/<i>", "/new_key".
@@ -261,6 +264,9 @@ func (j *judgement) registered(e *schemas.PartyRegistered) {
 	if _, dup := j.view.Party(e.ID); dup {
 		j.add("/id", RuleDuplicateParty, "party %q is already registered; party ids are unique", e.ID)
 	}
+	if e.ID == schemas.EndConsumer {
+		j.add("/id", RuleReservedParty, "party id %q is reserved for the end consumer of a final sale, who is not a party; choose another id", e.ID)
+	}
 	own := map[string]bool{}
 	for i, enc := range e.Keys {
 		pub, err := schemas.ParsePublicKey(enc)
@@ -342,7 +348,9 @@ func (j *judgement) hop(e *schemas.HopRecorded) {
 		j.add("/id", RuleDuplicateHop, "hop %q is already recorded; hop ids are unique", e.ID)
 	}
 	_, sellerOK := j.party("/seller", e.Seller)
-	j.party("/buyer", e.Buyer)
+	if e.Buyer != schemas.EndConsumer {
+		j.party("/buyer", e.Buyer)
+	}
 	if sellerOK {
 		j.requireParty(e.Seller, "the seller")
 	}

@@ -20,7 +20,9 @@ import (
 	"github.com/tally-ledger/tally/api"
 	"github.com/tally-ledger/tally/client"
 	"github.com/tally-ledger/tally/events"
+	"github.com/tally-ledger/tally/internal/demo"
 	"github.com/tally-ledger/tally/ledger"
+	"github.com/tally-ledger/tally/schemas"
 )
 
 func init() {
@@ -81,7 +83,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	origin := fs.String("origin", "", "checkpoint origin of a new log (default "+serveDefaultOrigin+"; an existing log keeps its own)")
 	durable := fs.String("durable", events.DefaultDurable, "name of the ingest consumer (one per ledger replica)")
 	replicas := fs.Int("nats-replicas", 1, "replicas of the streams in a JetStream cluster")
-	demo := fs.Bool("demo", false, "load the demo chain")
+	loadDemo := fs.Bool("demo", false, "load the demo chain")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	var nf natsFlags
 	nf.add(fs, "external NATS server `URL`(s), comma-separated for a cluster (user:password@ allowed); default: embedded server")
@@ -144,10 +146,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	)
 	metrics := events.NewMetrics(reg)
 
-	// Admission plugs in here (LedgerProcessor.Admission). Until the
-	// domain's rules are wired, every structurally valid envelope is
-	// admitted; the warning below says so.
-	proc := &events.LedgerProcessor{Log: l}
+	// Admission replays the log once at start (verifier.LoadState) and then
+	// judges every batch against it: signatures, keys, parties, lots.
+	proc, err := events.NewAdmissionProcessor(ctx, l)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	ing, err := events.NewIngester(nc, proc, events.IngestOptions{
 		Durable: *durable,
 		Streams: events.StreamOptions{Replicas: *replicas},
@@ -190,11 +194,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "  NATS          %s  (%s; submit on %s<kind>)\n", serveRedact(url), natsWhere, events.SubjectSubmitPrefix)
 	fmt.Fprintf(stdout, "  ledger        %s  (origin %s, %d entries)\n", ledgerDir, l.Origin(), head.Size)
 	fmt.Fprintf(stdout, "  verifier key  %s\n", l.VerifierKey())
-	if *demo {
-		fmt.Fprintf(stdout, "  demo          not loaded: this build has no demo loader; the log is served as it is\n")
-	}
-	log.Warn("admission rules are not configured: every structurally valid envelope is admitted (signatures are not checked)")
-
 	ingestCtx, stopIngest := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopIngest()
 	ingestDone := make(chan error, 1)
@@ -203,6 +202,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopHTTP()
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(httpCtx, ln) }()
+
+	if *loadDemo {
+		// The demo goes in through the submission path a producer uses:
+		// published to the stream, admitted by the ingest loop, answered
+		// with receipts. Loading again after a restart finds every
+		// statement already logged and adds nothing.
+		sum, err := demo.Load(ctx, serveDemoSubmit(&client.NATS{Conn: nc}))
+		if err != nil {
+			stopHTTP()
+			stopIngest()
+			<-httpDone
+			<-ingestDone
+			return fmt.Errorf("serve: loading the demo: %w", err)
+		}
+		fmt.Fprintf(stdout, "  demo          %d statements (%d new, %d already logged)\n", sum.Submitted, sum.New, sum.Duplicates)
+		fmt.Fprintf(stdout, "                final lot %s: %s/v1/lots/%s/score  provenance %s/v1/lots/%s/provenance\n", sum.FinalLot, base, sum.FinalLot, base, sum.FinalLot)
+	}
 
 	var runErr error
 	select {
@@ -248,4 +264,26 @@ func serveRedact(u string) string {
 		}
 	}
 	return u
+}
+
+// serveDemoSubmit submits a demo statement over NATS and waits for its
+// receipt, in the terms demo.Load asks for.
+func serveDemoSubmit(sub *client.NATS) demo.SubmitFunc {
+	return func(ctx context.Context, env schemas.Envelope) (bool, string, error) {
+		r, err := sub.Submit(ctx, env)
+		var rej *client.RejectedError
+		switch {
+		case errors.As(err, &rej):
+			reasons := make([]string, len(rej.Rejection.Reasons))
+			for i, rs := range rej.Rejection.Reasons {
+				reasons[i] = fmt.Sprintf("%s: %s (%s)", rs.Path, rs.Message, rs.Rule)
+			}
+			return false, strings.Join(reasons, "; "), nil
+		case err != nil:
+			return false, "", err
+		case r.Duplicate:
+			return true, demo.Duplicate, nil
+		}
+		return true, "", nil
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tally-ledger/tally/client"
+	"github.com/tally-ledger/tally/internal/demo"
 	"github.com/tally-ledger/tally/ledger"
 	"github.com/tally-ledger/tally/schemas"
 )
@@ -127,33 +128,39 @@ func tallyExitCode(err error) int {
 	return 1
 }
 
-// writePartyLines writes party.registered statements for ids as JSON Lines.
-func writePartyLines(t *testing.T, path string, key *client.Key, ids ...string) {
+// writeStatementLines writes, as JSON Lines of {"kind", "payload"}, the
+// registration of party id with key and then n sales of its own lots to the
+// end consumer: statements that admission accepts, all signed by one key.
+func writeStatementLines(t *testing.T, path string, key *client.Key, id string, n int) {
 	t.Helper()
 	var b bytes.Buffer
-	for _, id := range ids {
-		p, _ := json.Marshal(schemas.PartyRegistered{ID: id, Name: "Coop " + id, Role: "miner", Country: "PE", OrgForm: "worker_cooperative", Keys: []string{key.PublicKeyString()}})
-		b.Write(p)
-		b.WriteByte('\n')
+	line := func(kind string, ev any) {
+		p, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "{\"kind\":%q,\"payload\":%s}\n", kind, p)
+	}
+	line(schemas.KindPartyRegistered, schemas.PartyRegistered{ID: id, Name: "Coop " + id, Role: "miner", Country: "PE", OrgForm: "worker_cooperative", Keys: []string{key.PublicKeyString()}})
+	for i := range n {
+		ev, err := schemas.ExampleEvent(schemas.KindHopRecorded)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := ev.(*schemas.HopRecorded)
+		h.ID, h.Seller, h.Buyer = fmt.Sprintf("%s-sale-%d", id, i), id, schemas.EndConsumer
+		h.Output.Lot, h.Inputs = fmt.Sprintf("%s-lot-%d", id, i), nil
+		line(schemas.KindHopRecorded, h)
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestServeKeygenSubmit(t *testing.T) {
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	s := startServe(t, data, "--demo")
-	if !strings.Contains(s.stdout.String(), "demo") || !strings.Contains(s.stdout.String(), "not loaded") {
-		t.Errorf("--demo: the output does not say that no demo is loaded:\n%s", s.stdout)
-	}
-	if !strings.HasPrefix(s.vkey, serveDefaultOrigin+"+") {
-		t.Errorf("verifier key %q is not for origin %s", s.vkey, serveDefaultOrigin)
-	}
-
-	keyFile := filepath.Join(dir, "coop.key")
-	out, _, err := runTally(t, "keygen", "--out", keyFile, "--party", "coop-1")
+func newKey(t *testing.T, dir, party string) (string, *client.Key) {
+	t.Helper()
+	keyFile := filepath.Join(dir, party+".key")
+	out, _, err := runTally(t, "keygen", "--out", keyFile, "--party", party)
 	if err != nil {
 		t.Fatalf("keygen: %v", err)
 	}
@@ -161,31 +168,42 @@ func TestServeKeygenSubmit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{key.ID, key.PublicKeyString(), `"id":"coop-1"`, "tally submit --key " + keyFile} {
+	for _, want := range []string{key.ID, key.PublicKeyString(), fmt.Sprintf(`"id":%q`, party), "tally submit --key " + keyFile} {
 		if !strings.Contains(out, want) {
 			t.Errorf("keygen output lacks %q:\n%s", want, out)
 		}
 	}
+	return keyFile, key
+}
+
+func TestServeKeygenSubmit(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	s := startServe(t, data)
+	if !strings.HasPrefix(s.vkey, serveDefaultOrigin+"+") {
+		t.Errorf("verifier key %q is not for origin %s", s.vkey, serveDefaultOrigin)
+	}
+
+	keyFile, key := newKey(t, dir, "coop-1")
 	if _, _, err := runTally(t, "keygen", "--out", keyFile); err == nil {
 		t.Errorf("keygen replaced an existing key file")
 	}
-
-	payloads := filepath.Join(dir, "parties.jsonl")
-	writePartyLines(t, payloads, key, "coop-1", "coop-2", "coop-3")
+	payloads := filepath.Join(dir, "coop-1.jsonl")
+	writeStatementLines(t, payloads, key, "coop-1", 2)
 
 	t.Run("over HTTP", func(t *testing.T) {
-		out, errOut, err := runTally(t, "submit", "--key", keyFile, "--http", s.http, "--kind", schemas.KindPartyRegistered, "--log-key", s.vkey, payloads)
+		out, errOut, err := runTally(t, "submit", "--key", keyFile, "--http", s.http, "--log-key", s.vkey, payloads)
 		if err != nil {
 			t.Fatalf("submit: %v\n%s", err, errOut)
 		}
-		for i := 1; i <= 3; i++ {
-			if !strings.Contains(out, fmt.Sprintf("%s:%d: party.registered seq %d entry ", payloads, i, i-1)) || !strings.Contains(out, "verified") {
+		for i, kind := range []string{schemas.KindPartyRegistered, schemas.KindHopRecorded, schemas.KindHopRecorded} {
+			if !strings.Contains(out, fmt.Sprintf("%s:%d: %s seq %d entry ", payloads, i+1, kind, i)) || !strings.Contains(out, "verified") {
 				t.Errorf("no verified receipt line for statement %d:\n%s", i, out)
 			}
 		}
 	})
 	t.Run("over NATS, repeated", func(t *testing.T) {
-		out, errOut, err := runTally(t, "submit", "--key", keyFile, "--nats", s.nats, "--kind", schemas.KindPartyRegistered, "--log-key", s.vkey, payloads)
+		out, errOut, err := runTally(t, "submit", "--key", keyFile, "--nats", s.nats, "--log-key", s.vkey, payloads)
 		if err != nil {
 			t.Fatalf("submit: %v\n%s", err, errOut)
 		}
@@ -193,17 +211,30 @@ func TestServeKeygenSubmit(t *testing.T) {
 			t.Errorf("resubmitted statements not reported as already logged:\n%s", out)
 		}
 	})
-	t.Run("wrapped kinds on stdin-like file", func(t *testing.T) {
-		p, _ := json.Marshal(schemas.PartyRegistered{ID: "coop-4", Name: "Coop 4", Role: "miner", Country: "PE", OrgForm: "worker_cooperative", Keys: []string{key.PublicKeyString()}})
-		f := filepath.Join(dir, "wrapped.json")
-		os.WriteFile(f, fmt.Appendf(nil, `{"kind":%q,"payload":%s}`, schemas.KindPartyRegistered, p), 0o644)
-		out, errOut, err := runTally(t, "submit", "--key", keyFile, "--http", s.http, "--json", f)
+	t.Run("one bare payload with --kind, --json", func(t *testing.T) {
+		key2File, key2 := newKey(t, dir, "coop-2")
+		p, _ := json.Marshal(schemas.PartyRegistered{ID: "coop-2", Name: "Coop 2", Role: "miner", Country: "PE", OrgForm: "worker_cooperative", Keys: []string{key2.PublicKeyString()}})
+		f := filepath.Join(dir, "coop-2.json")
+		os.WriteFile(f, p, 0o644)
+		out, errOut, err := runTally(t, "submit", "--key", key2File, "--http", s.http, "--kind", schemas.KindPartyRegistered, "--json", f)
 		if err != nil {
 			t.Fatalf("submit: %v\n%s", err, errOut)
 		}
 		var r client.Receipt
 		if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &r); err != nil || r.Seq != 3 {
 			t.Errorf("--json output %q: %v", out, err)
+		}
+	})
+	t.Run("not admitted", func(t *testing.T) {
+		// coop-2's key signs a sale by coop-1: admission names the rule.
+		p := filepath.Join(dir, "forged.jsonl")
+		writeStatementLines(t, p, key, "coop-1", 3)
+		_, errOut, err := runTally(t, "submit", "--key", filepath.Join(dir, "coop-2.key"), "--http", s.http, p)
+		if tallyExitCode(err) != 1 {
+			t.Fatalf("exit code %d (%v), want 1", tallyExitCode(err), err)
+		}
+		if !strings.Contains(errOut, "forged.jsonl:4: rejected") || !strings.Contains(errOut, "[signer]") {
+			t.Errorf("stderr does not name the statement and the rule:\n%s", errOut)
 		}
 	})
 	t.Run("rejected", func(t *testing.T) {
@@ -244,7 +275,7 @@ func TestServeKeygenSubmit(t *testing.T) {
 	}
 	defer l.Close()
 	if l.Head().Size != 4 {
-		t.Errorf("ledger holds %d entries, want 4", l.Head().Size)
+		t.Errorf("ledger holds %d entries, want 4 (coop-1, its 2 sales, coop-2)", l.Head().Size)
 	}
 
 	// Served again from the same data directory, the log keeps its key.
@@ -252,5 +283,44 @@ func TestServeKeygenSubmit(t *testing.T) {
 	s2 := startServe(t, data)
 	if s2.vkey != s.vkey {
 		t.Errorf("verifier key changed across restarts: %s then %s", s.vkey, s2.vkey)
+	}
+}
+
+func TestServeDemo(t *testing.T) {
+	envs, err := demo.Envelopes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(envs)
+	data := filepath.Join(t.TempDir(), "data")
+
+	// The demo goes through admission over NATS; loading it again after a
+	// restart adds nothing.
+	for i, want := range []string{
+		fmt.Sprintf("demo          %d statements (%d new, 0 already logged)", n, n),
+		fmt.Sprintf("demo          %d statements (0 new, %d already logged)", n, n),
+	} {
+		s := startServe(t, data, "--demo")
+		for deadline := time.Now().Add(30 * time.Second); !strings.Contains(s.stdout.String(), "final lot") && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if out := s.stdout.String(); !strings.Contains(out, want) || !strings.Contains(out, "/v1/lots/"+demo.FinalLot()+"/score") {
+			t.Errorf("start %d: output lacks %q and the final lot's URL:\n%s", i+1, want, out)
+		}
+		if err := s.stop(); err != nil {
+			t.Fatalf("serve: %v\n%s", err, s.stderr)
+		}
+	}
+	out, errOut, err := runTally(t, "verify", "--data", filepath.Join(data, "ledger"))
+	if err != nil {
+		t.Fatalf("verify after loading the demo twice: %v\n%s\n%s", err, out, errOut)
+	}
+	l, err := ledger.Open(filepath.Join(data, "ledger"), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if got := l.Head().Size; got != uint64(n) {
+		t.Errorf("ledger holds %d entries, want the demo's %d", got, n)
 	}
 }
