@@ -16,9 +16,12 @@ build: ## Build the tally binary into bin/.
 run: build ## Start Tally on its embedded defaults (data in ./data) with the demo chain.
 	$(BIN) serve --data $(DATA) --demo
 
-test: ## Run the whole test suite (race detector on the concurrent packages).
+test: ## Run the whole test suite.
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+
+race: ## The concurrent packages' tests under the race detector (slow to build).
+	$(GO) test -count=1 -race -short ./ledger/... ./events/... ./api/... ./client/...
 
 bench: build ## Run the benchmarks: Go micro-benchmarks and tally bench.
 	$(GO) test -run '^$$' -bench . -benchmem ./...
@@ -35,4 +38,4 @@ lint: ## gofmt and go vet.
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
 	$(GO) vet ./...
 
-.PHONY: help build run test bench fuzz lint
+.PHONY: help build run test race bench fuzz lint

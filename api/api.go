@@ -1,6 +1,8 @@
 // Package api is Tally's HTTP API, served with Echo v5: submissions (which
 // travel the same NATS JetStream path as every other submission), entries,
-// checkpoints and proofs read from the ledger, health and metrics.
+// checkpoints and proofs read from the ledger, FEX scores, provenance,
+// lots, the method and its reference figures (score.go), health and
+// metrics.
 //
 // Every error is an RFC 9457 problem (application/problem+json) that names
 // the field or parameter at fault and the rule it breaks. Routes are listed
@@ -21,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tally-ledger/tally/client"
+	"github.com/tally-ledger/tally/internal/provenance"
 	"github.com/tally-ledger/tally/ledger"
 )
 
@@ -54,6 +57,10 @@ type Deps struct {
 	Ready []ReadyCheck
 	// SubmitTimeout bounds the wait for a receipt; default 30s.
 	SubmitTimeout time.Duration
+	// Provenance reads lots, provenance and scores from Log. nil: the
+	// score, provenance, lot, method and reference routes (score.go) are
+	// not served.
+	Provenance *provenance.Reader
 }
 
 // Server is the HTTP API.
@@ -80,6 +87,7 @@ func New(deps Deps) *Server {
 	s := &Server{e: e, deps: deps, log: log}
 	s.middleware()
 	s.routes()
+	s.scoreRoutes()
 	return s
 }
 

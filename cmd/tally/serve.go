@@ -21,7 +21,9 @@ import (
 	"github.com/tally-ledger/tally/client"
 	"github.com/tally-ledger/tally/events"
 	"github.com/tally-ledger/tally/internal/demo"
+	"github.com/tally-ledger/tally/internal/provenance"
 	"github.com/tally-ledger/tally/ledger"
+	"github.com/tally-ledger/tally/reference"
 	"github.com/tally-ledger/tally/schemas"
 )
 
@@ -161,11 +163,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	bundled, err := reference.Bundled()
+	if err != nil {
+		return fmt.Errorf("serve: reference figures: %w", err)
+	}
 	srv := api.New(api.Deps{
-		Log:       l,
-		Publisher: &client.NATS{Conn: nc},
-		Logger:    log,
-		Registry:  reg,
+		Log:        l,
+		Provenance: provenance.New(l, bundled),
+		Publisher:  &client.NATS{Conn: nc},
+		Logger:     log,
+		Registry:   reg,
 		Ready: []api.ReadyCheck{
 			{Name: "nats", Check: func(context.Context) error {
 				if !nc.IsConnected() {
@@ -189,7 +196,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	base := "http://" + ln.Addr().String()
 	head := l.Head()
 	fmt.Fprintf(stdout, "tally serving\n")
-	fmt.Fprintf(stdout, "  HTTP API      %s  (/v1/entries, /v1/checkpoint, /v1/proofs/…, POST /v1/submissions)\n", base)
+	fmt.Fprintf(stdout, "  HTTP API      %s  (/v1/entries, /v1/checkpoint, /v1/proofs/…, /v1/lots, /v1/method, /v1/reference, POST /v1/submissions)\n", base)
 	fmt.Fprintf(stdout, "  health        %s/healthz  %s/readyz  metrics %s/metrics\n", base, base, base)
 	fmt.Fprintf(stdout, "  NATS          %s  (%s; submit on %s<kind>)\n", serveRedact(url), natsWhere, events.SubjectSubmitPrefix)
 	fmt.Fprintf(stdout, "  ledger        %s  (origin %s, %d entries)\n", ledgerDir, l.Origin(), head.Size)
