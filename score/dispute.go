@@ -68,8 +68,12 @@ func apply(h Hop, choice map[FigureGroup]alt) (Hop, map[FigureGroup]EntryRef) {
 
 // resolve picks, for every disputed hop, the less favourable of the
 // recorded and the disputing figures: the combination that gives the hop the
-// lowest point score, the recorded figures winning ties. Hops are settled
-// upstream first, each given the choices already made above it.
+// lowest point score; among equal point scores (a hop whose living wage is
+// missing scores 0 whatever its figures) the lowest best score, then the
+// lowest exchange equality, then the lowest wage adequacy, so that a dispute
+// is never passed over only because another figure is missing. The recorded
+// figures win complete ties. Hops are settled upstream first, each given the
+// choices already made above it.
 func resolve(ch Chain, g *graph, ref *reference.Set, p Params, atts map[string][]Attestation) map[string]map[FigureGroup]alt {
 	alts := alternatives(ch, atts)
 	choice := map[string]map[FigureGroup]alt{}
@@ -82,7 +86,7 @@ func resolve(ch Chain, g *graph, ref *reference.Set, p Params, atts map[string][
 		// Enumerate every combination: index 0 is the recorded figure,
 		// index i > 0 the i-th disputing figure.
 		idx := make([]int, len(groups))
-		best, bestS := map[FigureGroup]alt(nil), math.Inf(1)
+		best, bestKey := map[FigureGroup]alt(nil), []float64{math.Inf(1)}
 		for {
 			c := map[FigureGroup]alt{}
 			for i, grp := range groups {
@@ -91,8 +95,8 @@ func resolve(ch Chain, g *graph, ref *reference.Set, p Params, atts map[string][
 				}
 			}
 			choice[id] = c
-			if s := evaluate(ch, g, ref, p, atts, choice).hops[id].sPoint; s < bestS {
-				best, bestS = c, s
+			if k := unfavourable(evaluate(ch, g, ref, p, atts, choice).hops[id]); slices.Compare(k, bestKey) < 0 {
+				best, bestKey = c, k
 			}
 			i := len(idx) - 1
 			for ; i >= 0; i-- {
@@ -148,4 +152,10 @@ func givesPay(c Category) bool {
 		}
 	}
 	return false
+}
+
+// unfavourable orders the readings of a hop from least to most favourable
+// (see resolve): compared lexicographically, lower is less favourable.
+func unfavourable(hc *hopCalc) []float64 {
+	return []float64{hc.sPoint, hc.sBest, hc.eTerm.Point, hc.aTerm.Point}
 }

@@ -447,6 +447,28 @@ func TestDisputeByHand(t *testing.T) {
 		}
 		approx(t, "m.confidence", m.Confidence, (0.2+0.4+0.4)/3)
 	})
+	t.Run("with the living wage missing the point score ties at 0, and the dispute still decides", func(t *testing.T) {
+		// Without XA's living wage A is missing, so S = 0 for the miner
+		// under either price; the lower price still gives the lower
+		// exchange equality (0.224 against 0.32) and is used.
+		ch := twoHops()
+		ch.Attestations = []score.Attestation{dispute("3200")}
+		m := hop(t, compute(t, ch, handSet(t, reference.KindLivingWage)), "m")
+		if m.Point != 0 {
+			t.Fatalf("m.point %v, want 0 with the living wage missing", m.Point)
+		}
+		approxPtr(t, "m.exchange_equality", m.ExchangeEquality, 0.224)
+		if ev := m.Evidence[0]; ev.Used.Seq != 20 {
+			t.Errorf("price evidence %+v, want the dispute's figure used", ev)
+		}
+		// A higher disputed price would favour the miner: recorded stays.
+		ch.Attestations = []score.Attestation{dispute("4400")}
+		m = hop(t, compute(t, ch, handSet(t, reference.KindLivingWage)), "m")
+		approxPtr(t, "m.exchange_equality", m.ExchangeEquality, 0.32)
+		if ev := m.Evidence[0]; ev.Used.Seq != 1 {
+			t.Errorf("price evidence %+v, want the hop's own figure used", ev)
+		}
+	})
 	t.Run("a union disputes the wages", func(t *testing.T) {
 		ch := twoHops()
 		ch.Attestations = []score.Attestation{{Entry: score.EntryRef{Seq: 21}, Kind: score.Disputed, Role: score.RoleUnion,
