@@ -7,8 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
-	"os"
-	"time"
+	"sync/atomic"
 
 	"github.com/tally-ledger/tally/ledger"
 	"github.com/tally-ledger/tally/verifier"
@@ -62,15 +61,18 @@ func (p *AdmissionProcessor) State() verifier.State { return p.adm.State() }
 
 // Process implements Processor.
 func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([]Outcome, error) {
-	t0 := time.Now()
-	defer func() { fmt.Fprintf(os.Stderr, "PHASES n=%d total=%v\n", len(batch), time.Since(t0)) }()
 	out := make([]Outcome, len(batch))
 	decoded := make([]*Decoded, len(batch))
 	cands := make([]verifier.Candidate, 0, len(batch))
 	candOf := make([]int, len(batch)) // submission → index in cands, or -1
+	// Decoding (strict envelope form, canonical payload) is independent
+	// per submission: it runs on every core.
+	ds := make([]Decoded, len(batch))
+	reasonsOf := make([][]Reason, len(batch))
+	parallelFor(len(batch), p.Workers, func(i int) { ds[i], reasonsOf[i] = Decode(batch[i].Data) })
 	for i, s := range batch {
 		candOf[i] = -1
-		d, reasons := Decode(s.Data)
+		d, reasons := &ds[i], reasonsOf[i]
 		if reasons != nil {
 			// Answered under the envelope's digest when it has one, so
 			// that its submitter, waiting on tally.receipt.<digest>, hears
@@ -81,15 +83,12 @@ func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([
 			}
 			continue
 		}
-		decoded[i] = &d
+		decoded[i] = d
 		candOf[i] = len(cands)
 		cands = append(cands, verifier.Candidate{Envelope: d.Envelope, ReceivedAt: s.ReceivedAt})
 	}
 
-	t1 := time.Now()
 	vs, err := p.adm.AdmitBatch(ctx, cands)
-	t2 := time.Now()
-	defer func() { fmt.Fprintf(os.Stderr, "PHASES decode=%v admit=%v\n", t1.Sub(t0), t2.Sub(t1)) }()
 	if err != nil {
 		return nil, fmt.Errorf("admission: %w", err)
 	}
@@ -109,9 +108,7 @@ func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([
 		// The commit: nothing of this batch is answered, and so nothing is
 		// acknowledged, before Append has returned, and Append returns only
 		// after its Pebble batch is synced.
-		t3 := time.Now()
 		appended, cp, err = p.log.Append(ctx, entries)
-		defer func() { fmt.Fprintf(os.Stderr, "PHASES append=%v\n", time.Since(t3)) }()
 		if err != nil {
 			p.adm.Discard()
 			return nil, fmt.Errorf("append: %w", err)
@@ -223,4 +220,25 @@ func admissionReasons(v *verifier.Verdict) []Reason {
 		rs = append(rs, r)
 	}
 	return rs
+}
+
+// parallelFor runs fn(i) for i in [0, n) on workers goroutines (0:
+// GOMAXPROCS), the calling one among them.
+func parallelFor(n, workers int, fn func(i int)) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, n)
+	var next atomic.Int64
+	work := func() {
+		for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+			fn(i)
+		}
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
 }

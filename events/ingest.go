@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -595,14 +596,16 @@ func outcomeMsg(subject, seq, kind string, o Outcome) (*nats.Msg, error) {
 // publishCommitted puts a new entry on the committed feed (core NATS, at
 // most once: the ledger is the durable copy).
 func (g *Ingester) publishCommitted(r *Receipt, data []byte) {
-	env := r.Envelope
-	if env == nil && json.Valid(data) {
-		env = data
+	// The envelope as logged (canonical JSON) when the receipt was built
+	// from the record; otherwise the logged envelope the receipt names,
+	// or the one submitted.
+	env, canonical := []byte(r.logged), r.logged != nil
+	if !canonical {
+		if env = r.Envelope; env == nil {
+			env = data
+		}
 	}
-	body, err := json.Marshal(Committed{
-		Seq: r.Seq, Digest: r.Digest, Kind: r.Kind, ReceivedAt: r.ReceivedAt,
-		EntryHash: r.EntryHash, ChainHash: r.ChainHash, Envelope: env,
-	})
+	body, err := encodeCommitted(r, env, canonical)
 	if err != nil {
 		g.log.Error("encode committed entry", "seq", r.Seq, "err", err)
 		return
@@ -610,6 +613,37 @@ func (g *Ingester) publishCommitted(r *Receipt, data []byte) {
 	if err := g.nc.Publish(SubjectCommittedPrefix+r.Kind, body); err != nil {
 		g.log.Warn("committed feed: entry not published", "seq", r.Seq, "err", err)
 	}
+}
+
+// encodeCommitted is the JSON of Committed for r with envelope env (null
+// if env is not JSON). The envelope is the last member: the small members
+// are marshalled, and the envelope, often a kilobyte or more, is appended
+// as it is if it is known to be canonical JSON, else with one compacting
+// pass, instead of going through encoding/json's validation and
+// reflection.
+func encodeCommitted(r *Receipt, env []byte, canonical bool) ([]byte, error) {
+	head, err := json.Marshal(Committed{
+		Seq: r.Seq, Digest: r.Digest, Kind: r.Kind, ReceivedAt: r.ReceivedAt,
+		EntryHash: r.EntryHash, ChainHash: r.ChainHash,
+	})
+	if err != nil {
+		return nil, err
+	}
+	const null = `null}`
+	if !bytes.HasSuffix(head, []byte(null)) {
+		return nil, fmt.Errorf("committed entry: unexpected encoding %q", head)
+	}
+	var b bytes.Buffer
+	b.Grow(len(head) + len(env))
+	b.Write(head[:len(head)-len(null)])
+	if canonical && len(env) > 0 {
+		b.Write(env)
+	} else if len(env) == 0 || json.Compact(&b, env) != nil {
+		b.Truncate(len(head) - len(null))
+		b.WriteString("null")
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
 // ack acknowledges m and, the consumer acknowledging cumulatively, every

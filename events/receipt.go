@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tally-ledger/tally/ledger"
@@ -45,6 +46,10 @@ type Receipt struct {
 	// submitted one (a duplicate that was signed differently: the digest
 	// covers the statement, not its signatures).
 	Envelope json.RawMessage `json:"envelope,omitempty"`
+
+	// logged is the envelope as the record holds it (canonical JSON), when
+	// BuildReceipt read it; the committed feed carries it.
+	logged json.RawMessage
 }
 
 // Reason is one broken rule: where (a JSON Pointer into the envelope, or
@@ -101,12 +106,11 @@ func BuildReceipt(l *ledger.Log, kind string, digest [32]byte, submitted []byte,
 	if err != nil {
 		return nil, fmt.Errorf("receipt for seq %d: %w", a.Seq, err)
 	}
-	var fields struct {
-		ReceivedAt string          `json:"received_at"`
-		Envelope   json.RawMessage `json:"envelope"`
-	}
-	if err := json.Unmarshal(rec, &fields); err != nil {
-		return nil, fmt.Errorf("receipt for seq %d: record: %w", a.Seq, err)
+	fields, ok := recordFields(rec, a.Seq)
+	if !ok {
+		if err := json.Unmarshal(rec, &fields); err != nil {
+			return nil, fmt.Errorf("receipt for seq %d: record: %w", a.Seq, err)
+		}
 	}
 	proof, err := l.ProveInclusion(a.Seq, cp.Size)
 	if err != nil {
@@ -122,6 +126,7 @@ func BuildReceipt(l *ledger.Log, kind string, digest [32]byte, submitted []byte,
 		Checkpoint:     string(cp.Note),
 		InclusionProof: make([]string, len(proof)),
 		Duplicate:      a.Duplicate,
+		logged:         fields.Envelope,
 	}
 	for i, h := range proof {
 		r.InclusionProof[i] = base64.StdEncoding.EncodeToString(h[:])
@@ -130,4 +135,31 @@ func BuildReceipt(l *ledger.Log, kind string, digest [32]byte, submitted []byte,
 		r.Envelope = fields.Envelope
 	}
 	return r, nil
+}
+
+// storedFields are what a receipt takes from the stored record.
+type storedFields struct {
+	ReceivedAt string          `json:"received_at"`
+	Envelope   json.RawMessage `json:"envelope"`
+}
+
+// recordFields reads received_at and the envelope of record seq in the
+// form the ledger writes it, {"envelope":…,"received_at":"…","seq":N}
+// (ledger.Record.Bytes), without parsing the envelope: it is the last
+// quote-free string before the seq that delimits them. ok is false for
+// any other form (the caller then parses the record as JSON).
+func recordFields(rec []byte, seq uint64) (f storedFields, ok bool) {
+	const open, received = `{"envelope":`, `,"received_at":"`
+	tail := `","seq":` + strconv.FormatUint(seq, 10) + `}`
+	if !bytes.HasPrefix(rec, []byte(open)) || !bytes.HasSuffix(rec, []byte(tail)) {
+		return f, false
+	}
+	rest := rec[len(open) : len(rec)-len(tail)]
+	q := bytes.LastIndexByte(rest, '"')
+	if q < 0 || !bytes.HasSuffix(rest[:q+1], []byte(received)) {
+		return f, false
+	}
+	f.ReceivedAt = string(rest[q+1:])
+	f.Envelope = rest[:q+1-len(received)]
+	return f, len(f.Envelope) > 0
 }

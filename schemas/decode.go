@@ -28,6 +28,10 @@ func DecodeEvent(e *Envelope) (Event, []Problem) {
 	if err != nil {
 		return nil, []Problem{{Path: "", Rule: "base64", Message: "payload must be standard base64 with padding"}}
 	}
+	// The common case in one pass: canonical, and its tree built on the way.
+	if tree, ok := scanCanonical(body, true); ok {
+		return decodePayloadWith(kind, body, func(v any) ([]Problem, bool) { return decodeTree(body, tree, v) })
+	}
 	var problems []Problem
 	p := canonicalProblem(body)
 	if p != nil {
@@ -40,6 +44,9 @@ func DecodeEvent(e *Envelope) (Event, []Problem) {
 }
 
 func canonicalProblem(body []byte) *Problem {
+	if _, ok := scanCanonical(body, false); ok {
+		return nil
+	}
 	canon, err := jcs.Transform(body)
 	if err == nil && bytes.Equal(canon, body) {
 		return nil
@@ -68,6 +75,12 @@ func DecodePayload(kind string, body []byte) (Event, []Problem) {
 }
 
 func decodePayload(kind string, body []byte, canonical bool) (Event, []Problem) {
+	return decodePayloadWith(kind, body, func(v any) ([]Problem, bool) { return decodeChecked(body, v, canonical) })
+}
+
+// decodePayloadWith decodes a payload of the kind with decode (the strict
+// decoder, given the event to fill).
+func decodePayloadWith(kind string, body []byte, decode func(v any) ([]Problem, bool)) (Event, []Problem) {
 	ev, err := New(kind)
 	if err != nil {
 		return nil, []Problem{{Path: "", Rule: "kind", Message: fmt.Sprintf("unknown event kind %q (want one of %v)", clip(kind), kinds)}}
@@ -75,7 +88,7 @@ func decodePayload(kind string, body []byte, canonical bool) (Event, []Problem) 
 	if len(body) > MaxPayloadSize {
 		return nil, []Problem{{Path: "", Rule: "max_size", Message: fmt.Sprintf("payload is %d bytes, more than the %d allowed", len(body), MaxPayloadSize)}}
 	}
-	problems, ok := decodeChecked(body, ev, canonical)
+	problems, ok := decode(ev)
 	sortProblems(problems)
 	if !ok {
 		return nil, problems

@@ -91,6 +91,14 @@ func (e *Envelope) Digest() ([32]byte, error) {
 
 // Canonical returns the RFC 8785 canonical JSON of the envelope.
 func (e *Envelope) Canonical() ([]byte, error) {
+	if b, ok := e.canonicalPlain(); ok {
+		return b, nil
+	}
+	return e.canonicalEncoded()
+}
+
+// canonicalEncoded is Canonical through encoding/json, for any strings.
+func (e *Envelope) canonicalEncoded() ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -102,4 +110,45 @@ func (e *Envelope) Canonical() ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// canonicalPlain writes the canonical form directly when every string is
+// printable ASCII without '"' or '\\' (what DecodeEnvelope accepts): such
+// strings need no escaping, so the bytes are those encoding/json writes.
+func (e *Envelope) canonicalPlain() ([]byte, bool) {
+	plain := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+				return false
+			}
+		}
+		return true
+	}
+	n := len(e.Payload) + len(e.PayloadType) + 48
+	if !plain(e.Payload) || !plain(e.PayloadType) {
+		return nil, false
+	}
+	for _, s := range e.Signatures {
+		if !plain(s.KeyID) || !plain(s.Sig) {
+			return nil, false
+		}
+		n += len(s.KeyID) + len(s.Sig) + 20
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"payload":"`...)
+	b = append(b, e.Payload...)
+	b = append(b, `","payloadType":"`...)
+	b = append(b, e.PayloadType...)
+	b = append(b, `","signatures":[`...)
+	for i, s := range e.Signatures {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"keyid":"`...)
+		b = append(b, s.KeyID...)
+		b = append(b, `","sig":"`...)
+		b = append(b, s.Sig...)
+		b = append(b, `"}`...)
+	}
+	return append(b, `]}`...), true
 }

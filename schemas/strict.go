@@ -56,16 +56,97 @@ func decodeChecked(data []byte, v any, canonical bool) (problems []Problem, ok b
 			return []Problem{{Path: "", Rule: "json", Message: "trailing data after the JSON value"}}, false
 		}
 	}
+	return decodeTree(data, tree, v)
+}
+
+// decodeTree is the end of decodeChecked: tree is data's generic tree,
+// already parsed strictly (or data is known to be canonical JSON).
+func decodeTree(data []byte, tree, v any) (problems []Problem, ok bool) {
 	var fatal bool
 	checkShape(reflect.TypeOf(v).Elem(), tree, "", false, &problems, &fatal)
 	if fatal {
 		return problems, false
 	}
+	// The tree has the shape of v, so v is filled from it, as
+	// encoding/json would fill it from data; should the tree hold
+	// something fill does not handle, encoding/json reads data.
+	rv := reflect.ValueOf(v).Elem()
+	if fill(rv, tree) {
+		return problems, true
+	}
+	rv.SetZero()
 	if err := json.Unmarshal(data, v); err != nil {
 		// Unreachable when the shape check is right; reported, not hidden.
 		return append(problems, Problem{Path: "", Rule: "json", Message: "cannot decode: " + err.Error()}), false
 	}
 	return problems, true
+}
+
+// fill sets v from a generic tree of the shape checkShape accepts for v's
+// type, the way json.Unmarshal sets it from the tree's JSON: a new value
+// behind each pointer, a new slice per array, struct fields by their exact
+// JSON names. It reports false, with v partly set, on anything else.
+func fill(v reflect.Value, tree any) bool {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if tree == nil {
+			return false
+		}
+		p := reflect.New(v.Type().Elem())
+		if !fill(p.Elem(), tree) {
+			return false
+		}
+		v.Set(p)
+	case reflect.String:
+		s, ok := tree.(string)
+		if !ok {
+			return false
+		}
+		v.SetString(s)
+	case reflect.Bool:
+		b, ok := tree.(bool)
+		if !ok {
+			return false
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, ok := tree.(json.Number)
+		if !ok {
+			return false
+		}
+		i, err := strconv.ParseInt(string(n), 10, 64)
+		if err != nil || v.OverflowInt(i) {
+			return false
+		}
+		v.SetInt(i)
+	case reflect.Slice:
+		arr, ok := tree.([]any)
+		if !ok {
+			return false
+		}
+		s := reflect.MakeSlice(v.Type(), len(arr), len(arr))
+		for i, e := range arr {
+			if !fill(s.Index(i), e) {
+				return false
+			}
+		}
+		v.Set(s)
+	case reflect.Struct:
+		obj, ok := tree.(map[string]any)
+		if !ok {
+			return false
+		}
+		fields := fieldsOf(v.Type())
+		for key, val := range obj {
+			f, known := fields[key]
+			if !known || !fill(v.Field(f.index), val) {
+				return false
+			}
+		}
+	default:
+		return false
+	}
+	return true
 }
 
 func jsonProblem(path string, err error) *Problem {
@@ -139,6 +220,7 @@ type fieldInfo struct {
 	name      string
 	typ       reflect.Type
 	omitEmpty bool
+	index     int // in the struct
 }
 
 var fieldCache sync.Map // reflect.Type → map[string]fieldInfo
@@ -158,7 +240,7 @@ func fieldsOf(t reflect.Type) map[string]fieldInfo {
 		if name == "" {
 			name = sf.Name
 		}
-		fields[name] = fieldInfo{name: name, typ: sf.Type, omitEmpty: strings.Contains(opts, "omitempty")}
+		fields[name] = fieldInfo{name: name, typ: sf.Type, omitEmpty: strings.Contains(opts, "omitempty"), index: i}
 	}
 	fieldCache.Store(t, fields)
 	return fields

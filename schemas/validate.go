@@ -32,6 +32,42 @@ var (
 
 const maxSlug = 64
 
+// isSlug and isText are slugSyntax and textSyntax written out: payloads
+// carry dozens of slugs and texts, and the regular expressions cost more
+// than the rest of their validation.
+func isSlug(s string) bool {
+	if s == "" {
+		return false
+	}
+	word := false // in a run of letters and digits
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case ('a' <= c && c <= 'z') || ('0' <= c && c <= '9'):
+			word = true
+		case (c == '-' || c == '_') && word:
+			word = false
+		default:
+			return false
+		}
+	}
+	return word
+}
+
+func isText(s string) bool {
+	if s == "" {
+		return false
+	}
+	bad := func(r rune) bool { return r < 0x20 || (0x7f <= r && r <= 0x9f) || r == 0x2028 || r == 0x2029 }
+	var last rune
+	for i, r := range s {
+		if bad(r) || (i == 0 && r == ' ') {
+			return false
+		}
+		last = r
+	}
+	return last != ' '
+}
+
 var (
 	validateOnce sync.Once
 	validate     *validator.Validate
@@ -60,13 +96,13 @@ func validatorInstance() *validator.Validate {
 				panic(err)
 			}
 		}
-		must(v.RegisterValidation("slug", str(func(s string) bool { return len(s) <= maxSlug && slugSyntax.MatchString(s) })))
-		must(v.RegisterValidation("text", str(textSyntax.MatchString)))
+		must(v.RegisterValidation("slug", str(func(s string) bool { return len(s) <= maxSlug && isSlug(s) })))
+		must(v.RegisterValidation("text", str(isText)))
 		must(v.RegisterValidation("decimal", str(func(s string) bool { _, err := Decimal(s).Value(); return err == nil })))
 		must(v.RegisterValidation("positive", str(func(s string) bool { return Decimal(s).IsPositive() })))
 		must(v.RegisterValidation("timestamp", str(func(s string) bool { _, err := Timestamp(s).Time(); return err == nil })))
 		must(v.RegisterValidation("unit", str(func(s string) bool { _, ok := Units[s]; return ok })))
-		must(v.RegisterValidation("keyid", str(keyIDSyntax.MatchString)))
+		must(v.RegisterValidation("keyid", str(isKeyID)))
 		must(v.RegisterValidation("ed25519_key", str(func(s string) bool { _, err := ParsePublicKey(s); return err == nil })))
 		must(v.RegisterValidation("digest", str(digestSyntax.MatchString)))
 		must(v.RegisterValidation("epcis_event_id", str(epcisEventIDSyntax.MatchString)))

@@ -3,6 +3,7 @@ package schemas
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -21,9 +22,28 @@ const MaxFractionDigits = 9
 // carry the same pattern.
 var decimalSyntax = regexp.MustCompile(`^(0|[1-9][0-9]{0,17})(\.[0-9]{1,9})?$`)
 
+// isDecimal is decimalSyntax written out (every amount of every statement
+// is checked against it).
+func isDecimal(s string) bool {
+	intPart, frac, hasPoint := strings.Cut(s, ".")
+	if n := len(intPart); n == 0 || n > 18 || (intPart[0] == '0' && n > 1) || !allDigits(intPart) {
+		return false
+	}
+	return !hasPoint || (len(frac) >= 1 && len(frac) <= MaxFractionDigits && allDigits(frac))
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // Value returns the number. It fails on a string that is not a Decimal.
 func (d Decimal) Value() (decimal.Decimal, error) {
-	if !decimalSyntax.MatchString(string(d)) {
+	if !isDecimal(string(d)) {
 		return decimal.Decimal{}, fmt.Errorf("%q is not a decimal string", string(d))
 	}
 	return decimal.NewFromString(string(d))

@@ -31,7 +31,7 @@ import (
 func init() {
 	register(command{
 		name:    "bench",
-		summary: "measure the ledger: append throughput against raw Pebble (ledger), proof latency (proofs)",
+		summary: "measure the ledger: append throughput against raw Pebble (ledger), proof latency (proofs), signed ingest over NATS (ingest)",
 		run:     runBench,
 	})
 }
@@ -50,24 +50,27 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	usage := func() {
 		fmt.Fprintln(stderr, `usage: tally bench ledger [--records N] [--batch B] [--size BYTES] [--runs R] [--data DIR]
        tally bench proofs [--records N] [--samples S] [--data DIR]
+       tally bench ingest [--events N] [--nats URL] [--publishers P] [--rate R]
 
 Each prints one JSON line. Run 'tally bench ledger -h' for the flags.`)
 	}
 	if len(args) == 0 {
 		usage()
-		return &exitError{code: 2, err: errors.New("bench: want ledger or proofs")}
+		return &exitError{code: 2, err: errors.New("bench: want ledger, proofs or ingest")}
 	}
 	switch args[0] {
 	case "ledger":
 		return benchLedger(ctx, args[1:], stdout, stderr)
 	case "proofs":
 		return benchProofs(ctx, args[1:], stdout, stderr)
+	case "ingest":
+		return benchIngest(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		usage()
 		return nil
 	}
 	usage()
-	return &exitError{code: 2, err: fmt.Errorf("bench: unknown benchmark %q (want ledger or proofs)", args[0])}
+	return &exitError{code: 2, err: fmt.Errorf("bench: unknown benchmark %q (want ledger, proofs or ingest)", args[0])}
 }
 
 // ---- tally bench ledger ----

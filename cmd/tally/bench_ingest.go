@@ -1,0 +1,640 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/tally-ledger/tally/client"
+	"github.com/tally-ledger/tally/events"
+	"github.com/tally-ledger/tally/schemas"
+)
+
+// Defaults of `tally bench ingest`.
+const (
+	benchIngestDefaultEvents     = 100_000
+	benchIngestDefaultPublishers = 16
+	benchIngestDefaultSellers    = 16
+	benchIngestDefaultTimeout    = 10 * time.Minute
+)
+
+// benchIngestResult is the line `tally bench ingest` prints.
+type benchIngestResult struct {
+	Mode   string `json:"mode"` // "embedded" (one process) or "external" (client of tally serve)
+	Events int    `json:"events"`
+	// Receipts counts the hops answered with a receipt, Duplicates those
+	// of them marked duplicate (none, unless something was delivered
+	// twice), Rejected those answered with a rejection, Missing those
+	// never answered.
+	Receipts   int `json:"receipts"`
+	Duplicates int `json:"duplicates"`
+	Rejected   int `json:"rejected"`
+	Missing    int `json:"missing"`
+	// Seconds runs from the first publication to the last outcome.
+	Seconds      float64 `json:"seconds"`
+	EventsPerSec float64 `json:"events_per_sec"`
+	// OfferedPerSec is --rate (0: as fast as the publishers can).
+	OfferedPerSec float64 `json:"offered_per_sec"`
+	// Submission to receipt: from the moment a submission was due (paced)
+	// or published (unpaced) to the moment its outcome arrived.
+	P50ms float64 `json:"p50_ms"`
+	P90ms float64 `json:"p90_ms"`
+	P99ms float64 `json:"p99_ms"`
+	MaxMs float64 `json:"max_ms"`
+	// VerifyCeiling is Ed25519 verifications per second on all cores
+	// (schemas.VerifyBatch, the processor's code), measured in this run.
+	VerifyCeiling float64 `json:"verify_ceiling_events_per_sec"`
+	CeilingRatio  float64 `json:"ratio_to_verify_ceiling"`
+	// CPUSeconds is the CPU time (user and system, all threads) this
+	// process spent in the timed part: with everything in one process,
+	// the whole cost of ingest, which other load on the machine does not
+	// inflate the way it does wall time. With --nats, the client's only.
+	CPUSeconds        float64 `json:"cpu_seconds"`
+	CPUMicrosPerEvent float64 `json:"cpu_us_per_event"`
+	Publishers        int     `json:"publishers"`
+	Inflight          int     `json:"inflight,omitempty"`
+	GOMAXPROCS        int     `json:"gomaxprocs"`
+	EnvelopeBytes     int     `json:"envelope_bytes"`
+	SignSeconds       float64 `json:"sign_seconds"`
+	Batches           int     `json:"batches,omitempty"`
+	MeanBatch         float64 `json:"mean_batch,omitempty"`
+	MeanProcessMs     float64 `json:"mean_process_ms,omitempty"`
+	PublishErrors     int     `json:"publish_errors,omitempty"`
+	PublishRetries    int     `json:"publish_retries,omitempty"`
+	CPUProfile        string  `json:"cpu_profile,omitempty"`
+	IngestBatchMax    int     `json:"ingest_batch_max,omitempty"`
+}
+
+func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fl := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.Usage = func() {
+		fmt.Fprintln(stderr, `usage: tally bench ingest [flags]
+
+Registers its parties, then submits N individually signed hop.recorded
+envelopes (sales between the registered parties, each its own hop and lot)
+over NATS from many concurrent publishers, waits for every receipt and
+prints one JSON line: throughput, submission-to-receipt latency, and the
+Ed25519 verification ceiling of this machine measured in the same run.
+
+Without --nats everything runs in this process, as tally serve wires it:
+an embedded NATS server, a ledger in a temporary directory (fsync before
+every acknowledgement) and the ingest loop with the admission rules. With
+--nats it is only a client of a running tally serve.
+
+Envelopes are signed before the clock starts. With --rate, submissions are
+paced at R per second and latency counts from when each was due, so a
+publisher that falls behind adds to it.
+
+flags:`)
+		fl.PrintDefaults()
+	}
+	var (
+		nEvents    = fl.Int("events", benchIngestDefaultEvents, "hop envelopes to submit")
+		publishers = fl.Int("publishers", benchIngestDefaultPublishers, "concurrent publishers, each with its own NATS connection")
+		rate       = fl.Float64("rate", 0, "offered load in events per `second` (0: as fast as possible)")
+		inflight   = fl.Int("inflight", 0, "at most this many submissions awaiting their receipt (0: no limit)")
+		sellers    = fl.Int("sellers", benchIngestDefaultSellers, "registered selling parties (each with its own key)")
+		batch      = fl.Int("batch", 0, "ingest batch size (embedded only; default that of tally serve)")
+		cpuprofile = fl.String("cpuprofile", "", "write a CPU profile of the timed part to `file`")
+		tmp        = fl.String("tmp", "", "work `dir` for the ledger and the NATS store (embedded; default the temp dir unless it is in memory)")
+		timeout    = fl.Duration("timeout", benchIngestDefaultTimeout, "give up waiting for receipts after this long")
+	)
+	var nf natsFlags
+	nf.add(fl, "`URL` of the NATS server of a running tally serve (default: run everything in this process)")
+	if err := fl.Parse(args); err != nil {
+		return verifyFlagError(err)
+	}
+	if *nEvents < 1 || *publishers < 1 || *sellers < 1 || *rate < 0 || *inflight < 0 || *batch < 0 || fl.NArg() > 0 {
+		fl.Usage()
+		return &exitError{code: 2, err: errors.New("bench ingest: --events, --publishers and --sellers must be positive; --rate, --inflight and --batch not negative")}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	res := benchIngestResult{
+		Mode: "embedded", Events: *nEvents, OfferedPerSec: *rate, Publishers: *publishers,
+		Inflight: *inflight, GOMAXPROCS: runtime.GOMAXPROCS(0), CPUProfile: *cpuprofile,
+	}
+
+	// The ledger side, in this process unless --nats names a running one.
+	url := nf.url
+	var metrics *events.Metrics
+	if url == "" {
+		dir, err := benchWorkDir(*tmp, "")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		metrics = events.NewMetrics(prometheus.NewRegistry())
+		st, err := openIngestStack(ctx, ingestStackOptions{
+			Data: dir, NATSPort: -1, ConnName: "tally-bench-ledger", Logger: log,
+			Ingest: events.IngestOptions{Metrics: metrics, BatchSize: *batch},
+		})
+		if err != nil {
+			return fmt.Errorf("bench ingest: %w", err)
+		}
+		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan error, 1)
+		go func() { done <- st.Run(runCtx) }()
+		defer func() {
+			stop()
+			if err := <-done; err != nil {
+				log.Error("ingest loop", "err", err)
+			}
+			st.Close()
+		}()
+		url = st.URL
+		res.IngestBatchMax = *batch
+		if res.IngestBatchMax == 0 {
+			res.IngestBatchMax = events.DefaultBatchSize
+		}
+	} else {
+		res.Mode = "external"
+	}
+
+	// Parties, keys and every envelope, before the clock starts.
+	run, err := benchIngestRunID()
+	if err != nil {
+		return err
+	}
+	signStart := time.Now()
+	w, err := newBenchIngestWork(run, *sellers, *nEvents)
+	if err != nil {
+		return fmt.Errorf("bench ingest: %w", err)
+	}
+	res.SignSeconds = time.Since(signStart).Seconds()
+	res.EnvelopeBytes = len(w.data[0])
+
+	res.VerifyCeiling, err = benchVerifyCeiling(w, time.Second)
+	if err != nil {
+		return fmt.Errorf("bench ingest: %w", err)
+	}
+
+	connect := func(name string) (*nats.Conn, error) { return nf.connect(url, name, log) }
+	rc, err := connect("tally-bench-receipts")
+	if err != nil {
+		return fmt.Errorf("bench ingest: %w", err)
+	}
+	defer rc.Close()
+	if err := w.register(ctx, rc); err != nil {
+		return fmt.Errorf("bench ingest: %w", err)
+	}
+	var before benchIngestBatches
+	if metrics != nil {
+		before = benchIngestBatchStats(metrics)
+	}
+
+	cpu0 := benchCPUTime()
+	if err := w.submit(ctx, rc, connect, *publishers, *rate, *inflight, *timeout, *cpuprofile, stderr); err != nil {
+		return fmt.Errorf("bench ingest: %w", err)
+	}
+	res.CPUSeconds = (benchCPUTime() - cpu0).Seconds()
+	res.CPUMicrosPerEvent = 1e6 * res.CPUSeconds / float64(res.Events)
+	w.fill(&res)
+	if metrics != nil {
+		after := benchIngestBatchStats(metrics)
+		res.Batches = int(after.count - before.count)
+		if res.Batches > 0 {
+			res.MeanBatch = (after.sum - before.sum) / float64(res.Batches)
+			res.MeanProcessMs = 1000 * (after.seconds - before.seconds) / float64(res.Batches)
+		}
+	}
+	if err := benchWriteJSON(stdout, res); err != nil {
+		return err
+	}
+	if res.Rejected > 0 || res.Missing > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("bench ingest: %d rejected, %d without an answer", res.Rejected, res.Missing)}
+	}
+	return nil
+}
+
+// benchIngestRunID names this run's parties, hops and lots, so that runs
+// against the same ledger never collide.
+func benchIngestRunID() (string, error) {
+	var b [5]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// benchIngestWork is one run: the parties, the signed hops and what became
+// of each.
+type benchIngestWork struct {
+	run       string
+	parties   []schemas.Envelope // registrations: sellers, then the buyer
+	sellerKey []*client.Key
+	data      [][]byte         // canonical hop envelopes
+	pae       [][]byte         // what each hop's signature signs
+	sig       [][]byte         // each hop's signature
+	signer    []int            // index of each hop's seller
+	index     map[string]int32 // hex digest → hop
+
+	due  []int64        // ns after start: when each was due or published
+	got  []atomic.Int64 // ns after start when its outcome arrived; 0: not yet
+	dup  []atomic.Bool
+	rej  []atomic.Bool
+	left atomic.Int64 // hops without an outcome
+	fin  chan struct{}
+
+	start      time.Time
+	end        atomic.Int64
+	pubErrs    atomic.Int64 // publications that failed (and were retried)
+	pubRetries atomic.Int64 // publications repeated (stalled or failed)
+	rejShown   atomic.Int64
+	stderr     io.Writer
+}
+
+func newBenchIngestWork(run string, sellers, n int) (*benchIngestWork, error) {
+	w := &benchIngestWork{run: run, index: make(map[string]int32, n)}
+	buyer := "bench-" + run + "-refinery"
+	reg := func(id, role string) (*client.Key, error) {
+		k, err := client.GenerateKey()
+		if err != nil {
+			return nil, err
+		}
+		env, err := client.Sign(schemas.KindPartyRegistered, &schemas.PartyRegistered{
+			ID: id, Name: "Bench party " + id, Role: role, Country: "CD", Region: "CD-LU",
+			OrgForm: "corporation", Keys: []string{k.PublicKeyString()},
+		}, k)
+		if err != nil {
+			return nil, err
+		}
+		w.parties = append(w.parties, env)
+		return k, nil
+	}
+	for s := range sellers {
+		k, err := reg(fmt.Sprintf("bench-%s-trader-%d", run, s), "trader")
+		if err != nil {
+			return nil, err
+		}
+		w.sellerKey = append(w.sellerKey, k)
+	}
+	if _, err := reg(buyer, "refiner"); err != nil {
+		return nil, err
+	}
+
+	tmpl, err := schemas.ExampleEvent(schemas.KindHopRecorded)
+	if err != nil {
+		return nil, err
+	}
+	w.data, w.pae, w.sig, w.signer = make([][]byte, n), make([][]byte, n), make([][]byte, n), make([]int, n)
+	digests := make([]string, n)
+	var firstErr error
+	var mu sync.Mutex
+	benchParallel(n, func(i int) {
+		h := *tmpl.(*schemas.HopRecorded)
+		s := i % sellers
+		h.ID = fmt.Sprintf("bench-%s-hop-%d", run, i)
+		h.Seller = fmt.Sprintf("bench-%s-trader-%d", run, s)
+		h.Buyer = buyer
+		h.Output.Lot = fmt.Sprintf("bench-%s-lot-%d", run, i)
+		env, err := client.Sign(schemas.KindHopRecorded, &h, w.sellerKey[s])
+		if err == nil {
+			w.data[i], err = env.Canonical()
+		}
+		var d [32]byte
+		if err == nil {
+			d, err = env.Digest()
+		}
+		if err == nil {
+			w.pae[i], err = env.SignedMessage()
+		}
+		if err == nil {
+			w.sig[i], err = base64.StdEncoding.DecodeString(env.Signatures[0].Sig)
+		}
+		if err != nil {
+			mu.Lock()
+			if firstErr == nil {
+				firstErr = fmt.Errorf("hop %d: %w", i, err)
+			}
+			mu.Unlock()
+			return
+		}
+		digests[i] = hex.EncodeToString(d[:])
+		w.signer[i] = s
+	})
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	for i, d := range digests {
+		w.index[d] = int32(i)
+	}
+	w.due, w.got = make([]int64, n), make([]atomic.Int64, n)
+	w.dup, w.rej = make([]atomic.Bool, n), make([]atomic.Bool, n)
+	w.left.Store(int64(n))
+	w.fin = make(chan struct{})
+	return w, nil
+}
+
+// benchParallel runs fn(i) for i in [0, n) on every core.
+func benchParallel(n int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// benchVerifyCeiling measures how many Ed25519 signatures per second this
+// machine verifies on all cores with the code admission uses
+// (schemas.VerifyBatch over batches of up to 1024): the bound signature
+// checking puts on ingest.
+func benchVerifyCeiling(w *benchIngestWork, d time.Duration) (float64, error) {
+	items := make([]schemas.VerifyItem, min(len(w.data), events.DefaultBatchSize))
+	for i := range items {
+		items[i] = schemas.VerifyItem{PublicKey: w.sellerKey[w.signer[i]].Public, Message: w.pae[i], Signature: w.sig[i]}
+	}
+	n := 0
+	start := time.Now()
+	for time.Since(start) < d {
+		for i, ok := range schemas.VerifyBatch(items) {
+			if !ok {
+				return 0, fmt.Errorf("verify ceiling: signature of hop %d does not verify", i)
+			}
+		}
+		n += len(items)
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// register submits the parties' registrations through the stream, the way
+// a producer does, and waits for their receipts.
+func (w *benchIngestWork) register(ctx context.Context, nc *nats.Conn) error {
+	sub := &client.NATS{Conn: nc}
+	errs := make([]error, len(w.parties))
+	var wg sync.WaitGroup
+	for i, env := range w.parties {
+		wg.Go(func() {
+			_, err := sub.Submit(ctx, env)
+			if err != nil {
+				errs[i] = fmt.Errorf("registering party %d: %w", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// submit publishes every hop and waits for every outcome.
+func (w *benchIngestWork) submit(ctx context.Context, rc *nats.Conn, connect func(string) (*nats.Conn, error),
+	publishers int, rate float64, inflight int, timeout time.Duration, cpuprofile string, stderr io.Writer) error {
+	w.stderr = stderr
+	var slots chan struct{}
+	if inflight > 0 {
+		slots = make(chan struct{}, inflight)
+	}
+	// One subscription takes every outcome; it is in place before the
+	// first publication, so none can pass it by.
+	sub, err := rc.Subscribe(events.SubjectReceiptPrefix+">", func(m *nats.Msg) {
+		w.outcome(m, slots)
+	})
+	if err != nil {
+		return err
+	}
+	defer sub.Unsubscribe()
+	if err := sub.SetPendingLimits(-1, -1); err != nil {
+		return err
+	}
+	if err := rc.Flush(); err != nil {
+		return err
+	}
+
+	type pub struct {
+		nc *nats.Conn
+		js jetstream.JetStream
+	}
+	pubs := make([]pub, publishers)
+	for p := range pubs {
+		nc, err := connect(fmt.Sprintf("tally-bench-publisher-%d", p))
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		var js jetstream.JetStream
+		js, err = jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(1024),
+			jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
+				// Refused by the stream (or lost): publish again; the
+				// message id makes a repeat harmless.
+				w.pubRetries.Add(1)
+				go w.publish(ctx, js, m)
+			}))
+		if err != nil {
+			return err
+		}
+		pubs[p] = pub{nc, js}
+	}
+
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	n := len(w.data)
+	subject := events.SubjectSubmitPrefix + schemas.KindHopRecorded
+	var next atomic.Int64
+	var interval float64
+	if rate > 0 {
+		interval = float64(time.Second) / rate
+	}
+	var wg sync.WaitGroup
+	w.start = time.Now()
+	for _, p := range pubs {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					break
+				}
+				if interval > 0 {
+					due := time.Duration(float64(i) * interval)
+					if d := due - time.Since(w.start); d > 0 {
+						time.Sleep(d)
+					}
+					w.due[i] = int64(due)
+				}
+				if slots != nil {
+					select {
+					case slots <- struct{}{}:
+					case <-ctx.Done():
+						return
+					}
+				}
+				if interval == 0 {
+					w.due[i] = int64(time.Since(w.start))
+				}
+				m := nats.NewMsg(subject)
+				m.Data = w.data[i]
+				m.Header.Set(jetstream.MsgIDHeader, w.run+"-"+fmt.Sprint(i))
+				m.Header.Set(jetstream.ExpectedStreamHeader, events.StreamSubmissions)
+				w.publish(ctx, p.js, m)
+			}
+			select {
+			case <-p.js.PublishAsyncComplete():
+			case <-ctx.Done():
+			}
+		})
+	}
+	wg.Wait()
+
+	// Wait for every outcome; give up after timeout, or when nothing has
+	// come for a minute.
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	left, quiet := w.left.Load(), 0
+	for {
+		select {
+		case <-w.fin:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		if now := w.left.Load(); now != left {
+			left, quiet = now, 0
+		} else if quiet++; quiet >= 60 || time.Now().After(deadline) {
+			fmt.Fprintf(stderr, "bench ingest: giving up with %d outcomes missing\n", left)
+			return nil
+		}
+	}
+}
+
+// publish hands m to js, waiting and retrying while too many publications
+// await their acknowledgement (the stream is behind): backpressure, not
+// an error.
+func (w *benchIngestWork) publish(ctx context.Context, js jetstream.JetStream, m *nats.Msg) {
+	for ctx.Err() == nil {
+		_, err := js.PublishMsgAsync(m)
+		if err == nil {
+			return
+		}
+		w.pubRetries.Add(1)
+		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			if w.pubErrs.Add(1) <= 3 {
+				fmt.Fprintf(w.stderr, "bench ingest: publish %s: %v (retrying)\n", m.Header.Get(jetstream.MsgIDHeader), err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// outcome records the answer to one hop.
+func (w *benchIngestWork) outcome(m *nats.Msg, slots chan struct{}) {
+	now := int64(time.Since(w.start))
+	i, ok := w.index[strings.TrimPrefix(m.Subject, events.SubjectReceiptPrefix)]
+	if !ok || !w.got[i].CompareAndSwap(0, max(now, 1)) {
+		return // another producer's outcome, or an answer repeated after a redelivery
+	}
+	var o struct {
+		Receipt *struct {
+			Duplicate bool `json:"duplicate"`
+		} `json:"receipt"`
+		Rejection *events.Rejection `json:"rejection"`
+	}
+	if err := json.Unmarshal(m.Data, &o); err != nil || (o.Receipt == nil && o.Rejection == nil) {
+		w.rej[i].Store(true)
+	} else if o.Rejection != nil {
+		w.rej[i].Store(true)
+		if w.rejShown.Add(1) <= 3 {
+			fmt.Fprintf(w.stderr, "bench ingest: hop %d rejected: %+v\n", i, o.Rejection.Reasons)
+		}
+	} else if o.Receipt.Duplicate {
+		w.dup[i].Store(true)
+	}
+	if slots != nil {
+		<-slots
+	}
+	w.end.Store(now)
+	if w.left.Add(-1) == 0 {
+		close(w.fin)
+	}
+}
+
+// fill puts the run's figures into res.
+func (w *benchIngestWork) fill(res *benchIngestResult) {
+	var lat []time.Duration
+	for i := range w.got {
+		got := w.got[i].Load()
+		switch {
+		case got == 0:
+			res.Missing++
+			continue
+		case w.rej[i].Load():
+			res.Rejected++
+		case w.dup[i].Load():
+			res.Duplicates++
+			res.Receipts++
+		default:
+			res.Receipts++
+		}
+		lat = append(lat, time.Duration(got-w.due[i]))
+	}
+	res.PublishErrors = int(w.pubErrs.Load())
+	res.PublishRetries = int(w.pubRetries.Load())
+	res.Seconds = time.Duration(w.end.Load()).Seconds()
+	if res.Seconds > 0 {
+		res.EventsPerSec = float64(res.Receipts) / res.Seconds
+	}
+	if res.VerifyCeiling > 0 {
+		res.CeilingRatio = res.EventsPerSec / res.VerifyCeiling
+	}
+	if len(lat) > 0 {
+		ms := func(q float64) float64 { return benchQuantileUS(lat, q) / 1000 }
+		res.P50ms, res.P90ms, res.P99ms, res.MaxMs = ms(0.50), ms(0.90), ms(0.99), ms(1)
+	}
+}
+
+// benchIngestBatches are the ingest loop's batch counters.
+type benchIngestBatches struct {
+	count        uint64
+	sum, seconds float64
+}
+
+func benchIngestBatchStats(m *events.Metrics) benchIngestBatches {
+	var b, c dto.Metric
+	if m.BatchSize.Write(&b) != nil || m.CommitSeconds.Write(&c) != nil {
+		return benchIngestBatches{}
+	}
+	return benchIngestBatches{count: b.Histogram.GetSampleCount(), sum: b.Histogram.GetSampleSum(), seconds: c.Histogram.GetSampleSum()}
+}
+
+// benchCPUTime is the CPU time this process has used (user and system).
+func benchCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
