@@ -22,7 +22,6 @@ import (
 	"github.com/tally-ledger/tally/events"
 	"github.com/tally-ledger/tally/internal/demo"
 	"github.com/tally-ledger/tally/internal/provenance"
-	"github.com/tally-ledger/tally/ledger"
 	"github.com/tally-ledger/tally/reference"
 	"github.com/tally-ledger/tally/schemas"
 )
@@ -102,67 +101,36 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 
 	// Shutdown runs in reverse: HTTP first (its submissions still get
-	// their receipts), then the ingest loop (it finishes its batch), the
-	// NATS connection, the ledger (Pebble closed cleanly), and last the
-	// embedded NATS server.
-	ledgerDir := filepath.Join(*data, "ledger")
-	if err := os.MkdirAll(ledgerDir, 0o755); err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	o := *origin
-	if o == "" && !serveExists(filepath.Join(ledgerDir, "log.key")) {
-		o = serveDefaultOrigin
-	}
-	l, err := ledger.Open(ledgerDir, ledger.Options{Origin: o, Logger: log})
-	if err != nil {
-		return fmt.Errorf("serve: open ledger: %w", err)
-	}
-	defer func() {
-		if err := l.Close(); err != nil {
-			log.Error("closing ledger", "err", err)
-		}
-	}()
-
-	url := nf.url
-	natsWhere := "external"
-	if url == "" {
-		emb, err := events.StartEmbedded(events.EmbeddedOptions{Dir: filepath.Join(*data, "nats"), Port: *natsPort, Logger: log})
-		if err != nil {
-			return fmt.Errorf("serve: %w", err)
-		}
-		defer emb.Shutdown()
-		url = emb.ClientURL()
-		natsWhere = "embedded, store " + filepath.Join(*data, "nats")
-	}
-	nc, err := nf.connect(url, "tally-serve", log)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	defer nc.Close()
-
+	// their receipts), then the ingest loop (it finishes its batch), and
+	// last the stack: the NATS connection, the ledger (Pebble closed
+	// cleanly) and the embedded NATS server.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		events.NewPebbleCollector(l.Metrics),
 	)
 	metrics := events.NewMetrics(reg)
-
-	// Admission replays the log once at start (verifier.LoadState) and then
-	// judges every batch against it: signatures, keys, parties, lots.
-	proc, err := events.NewAdmissionProcessor(ctx, l)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	ing, err := events.NewIngester(nc, proc, events.IngestOptions{
-		Durable: *durable,
-		Streams: events.StreamOptions{Replicas: *replicas},
-		Logger:  log,
-		Metrics: metrics,
+	st, err := openIngestStack(ctx, ingestStackOptions{
+		Data: *data, Origin: *origin, NATS: nf, NATSPort: *natsPort,
+		ConnName: "tally-serve", Logger: log,
+		Ingest: events.IngestOptions{Durable: *durable, Streams: events.StreamOptions{Replicas: *replicas}, Metrics: metrics},
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("closing", "err", err)
+		}
+	}()
+	l, nc, ing, url := st.Log, st.Conn, st.Ingester, st.URL
+	ledgerDir := filepath.Join(*data, "ledger")
+	natsWhere := "external"
+	if st.Embedded != nil {
+		natsWhere = "embedded, store " + filepath.Join(*data, "nats")
+	}
+	reg.MustRegister(events.NewPebbleCollector(l.Metrics))
+
 	bundled, err := reference.Bundled()
 	if err != nil {
 		return fmt.Errorf("serve: reference figures: %w", err)
@@ -250,9 +218,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	case <-time.After(30 * time.Second):
 		log.Error("ingest loop did not stop within 30s")
-	}
-	if err := nc.FlushTimeout(2 * time.Second); err != nil {
-		log.Debug("flushing NATS connection", "err", err)
 	}
 	log.Info("closing the ledger and NATS")
 	return runErr
