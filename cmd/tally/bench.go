@@ -51,12 +51,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, `usage: tally bench ledger [--records N] [--batch B] [--size BYTES] [--runs R] [--data DIR]
        tally bench proofs [--records N] [--samples S] [--data DIR]
        tally bench ingest [--events N] [--nats URL] [--publishers P] [--rate R]
+       tally bench score [--entries N] [--hops H] [--samples S] [--runs R] [--data DIR]
 
 Each prints one JSON line. Run 'tally bench ledger -h' for the flags.`)
 	}
 	if len(args) == 0 {
 		usage()
-		return &exitError{code: 2, err: errors.New("bench: want ledger, proofs or ingest")}
+		return &exitError{code: 2, err: errors.New("bench: want ledger, proofs, ingest or score")}
 	}
 	switch args[0] {
 	case "ledger":
@@ -65,12 +66,14 @@ Each prints one JSON line. Run 'tally bench ledger -h' for the flags.`)
 		return benchProofs(ctx, args[1:], stdout, stderr)
 	case "ingest":
 		return benchIngest(ctx, args[1:], stdout, stderr)
+	case "score":
+		return benchScore(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		usage()
 		return nil
 	}
 	usage()
-	return &exitError{code: 2, err: fmt.Errorf("bench: unknown benchmark %q (want ledger, proofs or ingest)", args[0])}
+	return &exitError{code: 2, err: fmt.Errorf("bench: unknown benchmark %q (want ledger, proofs, ingest or score)", args[0])}
 }
 
 // ---- tally bench ledger ----
