@@ -72,7 +72,7 @@ func (r *Reader) Lots(ctx context.Context, f LotFilter) (page []LotSummary, next
 	page = []LotSummary{}
 	examined := 0
 	last, stopped := uint64(0), false
-	err = v.each(name, key, f.From, func(seq uint64) (bool, error) {
+	err = v.each(name, key, f.From, indexPage, func(seq uint64) (bool, error) {
 		if len(page) == limit || examined == lotScanBudget {
 			stopped = true
 			return true, nil

@@ -63,7 +63,20 @@ var (
 type Reader struct {
 	l       *ledger.Log
 	bundled *reference.Set
-	entries *entryCache
+
+	// Caches of what the ledger, being append-only, never changes: entries
+	// by sequence number; the first entry that names a party (its
+	// registration, on an admitted ledger); the first sale that output a
+	// lot; the first hop recorded with an id. And of lists that grow, each
+	// with the position it was read to: the hops that output a lot (its
+	// sale, then services on it) and the attestations about a hop (keyed by
+	// the hop's digest and id). All are bounded (see cache.go).
+	entries  *lru[uint64, item]
+	parties  *lru[string, item]
+	sales    *lru[string, uint64]
+	hops     *lru[string, uint64]
+	outputs  *lru[string, seqList]
+	subjects *lru[string, seqList]
 
 	// ref caches the reference set with the ledger's benchmarks layered
 	// on the bundled figures, up to the position it was last read at.
@@ -78,7 +91,16 @@ func New(l *ledger.Log, bundled *reference.Set) *Reader {
 	if bundled == nil {
 		bundled, _ = reference.New(nil)
 	}
-	return &Reader{l: l, bundled: bundled, entries: newEntryCache(), ref: refCache{set: bundled}}
+	return &Reader{
+		l: l, bundled: bundled,
+		entries:  newLRU[uint64, item](entryCacheSize),
+		parties:  newLRU[string, item](partyCacheSize),
+		sales:    newLRU[string, uint64](lotCacheSize),
+		hops:     newLRU[string, uint64](hopCacheSize),
+		outputs:  newLRU[string, seqList](lotCacheSize),
+		subjects: newLRU[string, seqList](subjectCacheSize),
+		ref:      refCache{set: bundled},
+	}
 }
 
 // Ref locates a ledger entry.

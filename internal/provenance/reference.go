@@ -83,7 +83,7 @@ func (v *view) reference() (*reference.Set, error) {
 	defer r.refMu.Unlock()
 	c := &r.ref
 	if c.next < v.size {
-		err := v.each(schemas.TermKind, schemas.KindBenchmarkPublished, c.next, func(seq uint64) (bool, error) {
+		err := v.each(schemas.TermKind, schemas.KindBenchmarkPublished, c.next, indexPage, func(seq uint64) (bool, error) {
 			it, err := v.read(seq)
 			if err != nil {
 				return true, err

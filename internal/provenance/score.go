@@ -97,7 +97,7 @@ func (v *view) buyerHop(h *node) (*node, error) {
 	}
 	lot := h.hop.Output.Lot
 	var found *node
-	err := v.each(schemas.TermLot, lot, h.ref.Seq+1, func(seq uint64) (bool, error) {
+	err := v.each(schemas.TermLot, lot, h.ref.Seq+1, indexPage, func(seq uint64) (bool, error) {
 		n, err := v.hopAt(seq)
 		if err != nil || n == nil {
 			return false, err

@@ -78,15 +78,16 @@ func (v *view) read(seq uint64) (item, error) {
 	if ev, problems := schemas.DecodeEvent(&env); len(problems) == 0 {
 		it.ev = ev
 	}
-	v.r.entries.put(it)
+	v.r.entries.put(seq, it, nil)
 	return it, nil
 }
 
 // each calls fn for the sequence numbers below the view's size indexed
-// under (name, key), from from on, in order, until fn says stop.
-func (v *view) each(name, key string, from uint64, fn func(seq uint64) (stop bool, err error)) error {
+// under (name, key), from from on, in order, until fn says stop. It reads
+// the index page sequence numbers at a time.
+func (v *view) each(name, key string, from uint64, page int, fn func(seq uint64) (stop bool, err error)) error {
 	for from < v.size {
-		seqs, err := v.r.l.ByIndex(name, []byte(key), from, indexPage)
+		seqs, err := v.r.l.ByIndex(name, []byte(key), from, page)
 		if err != nil {
 			return err
 		}
@@ -99,12 +100,42 @@ func (v *view) each(name, key string, from uint64, fn func(seq uint64) (stop boo
 				return err
 			}
 		}
-		if len(seqs) < indexPage {
+		if len(seqs) < page {
 			return nil
 		}
 		from = seqs[len(seqs)-1] + 1
 	}
 	return nil
+}
+
+// list returns the sequence numbers below the view's size indexed under
+// (name, key) that match, in order, through cache: a list cached at a
+// position at or past the view's is cut to the view's size; one cached at
+// an earlier position is read on from there, and the longer list cached.
+// A list longer than maxCachedSeqs is not cached.
+func (v *view) list(cache *lru[string, seqList], ck, name, key string, match func(seq uint64) (bool, error)) ([]uint64, error) {
+	got, ok := cache.get(ck)
+	if seqs, ok := got.below(v.size); ok {
+		return seqs, nil
+	}
+	if !ok {
+		got = seqList{}
+	}
+	seqs := slices.Clip(got.seqs)
+	err := v.each(name, key, got.next, indexPage, func(seq uint64) (bool, error) {
+		ok, err := match(seq)
+		if ok {
+			seqs = append(seqs, seq)
+		}
+		return false, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(seqs) <= maxCachedSeqs {
+		cache.put(ck, seqList{next: v.size, seqs: seqs}, later)
+	}
+	return seqs, nil
 }
 
 // node is a hop read from the log.
@@ -133,10 +164,17 @@ func (v *view) hopAt(seq uint64) (*node, error) {
 }
 
 // hopByID finds the hop recorded with an id (hop ids are unique on an
-// admitted ledger: the first one recorded).
+// admitted ledger: the first one recorded). The entry found is cached: it
+// stays the first one whatever is appended.
 func (v *view) hopByID(id string) (*node, error) {
+	if seq, ok := v.r.hops.get(id); ok {
+		if seq >= v.size {
+			return nil, notFound("no hop %q on the ledger", id)
+		}
+		return v.hopAt(seq)
+	}
 	var found *node
-	err := v.each(schemas.TermHop, id, 0, func(seq uint64) (bool, error) {
+	err := v.each(schemas.TermHop, id, 0, indexPage, func(seq uint64) (bool, error) {
 		n, err := v.hopAt(seq)
 		if err != nil || n == nil || n.hop.ID != id {
 			return false, err
@@ -150,6 +188,7 @@ func (v *view) hopByID(id string) (*node, error) {
 	if found == nil {
 		return nil, notFound("no hop %q on the ledger", id)
 	}
+	v.r.hops.put(id, found.ref.Seq, nil)
 	return found, nil
 }
 
@@ -157,24 +196,43 @@ func (v *view) hopByID(id string) (*node, error) {
 // and its delivery: the latest service on the lot recorded after that sale,
 // a delivery service preferred to any other. Other services are returned
 // too, so that they can be noted.
+//
+// The hops that output the lot are cached with the position they were
+// read to (a service may be recorded later); the first sale among them is
+// the lot's producer (see producer).
 func (v *view) lotEnds(lot string) (final, delivery *node, others []*node, err error) {
-	var services []*node
-	err = v.each(schemas.TermLot, lot, 0, func(seq uint64) (bool, error) {
+	outputs, err := v.list(v.r.outputs, lot, schemas.TermLot, lot, func(seq uint64) (bool, error) {
 		n, err := v.hopAt(seq)
 		if err != nil || n == nil || n.hop.Output.Lot != lot {
 			// Not a hop, or a hop that consumed the lot: let go of it.
 			delete(v.nodes, seq)
 			return false, err
 		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var services []*node
+	for _, seq := range outputs {
+		n, err := v.hopAt(seq)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if n == nil {
+			return nil, nil, nil, fmt.Errorf("%w: entry %d: the lot index of %q names it, and it is no hop", ErrCorrupt, seq, lot)
+		}
 		if n.hop.HopKind == schemas.HopSale {
+			if final == nil {
+				v.r.sales.put(lot, seq, nil)
+			}
 			final, services = n, nil
 		} else {
 			services = append(services, n)
 		}
-		return false, nil
-	})
-	if err != nil || final == nil {
-		return nil, nil, nil, err
+	}
+	if final == nil {
+		return nil, nil, nil, nil
 	}
 	for _, s := range services {
 		if delivery == nil || s.hop.Service == serviceDelivery || delivery.hop.Service != serviceDelivery {
@@ -192,14 +250,26 @@ func (v *view) lotEnds(lot string) (final, delivery *node, others []*node, err e
 // producer finds the sale that output lot before entry before: the first
 // one, as admission lets one sale only output a lot, and only before the
 // lot is consumed. Reading stops there, so the hops that consumed the lot
-// later cost nothing.
+// later cost nothing. The first sale of a lot, once found, is cached: it
+// stays the first whatever is appended.
 func (v *view) producer(lot string, before uint64) (*node, error) {
 	k := producerKey{lot, before}
 	if n, ok := v.producers[k]; ok {
 		return n, nil
 	}
+	if seq, ok := v.r.sales.get(lot); ok {
+		var n *node
+		if seq < before {
+			var err error
+			if n, err = v.hopAt(seq); err != nil {
+				return nil, err
+			}
+		}
+		v.producers[k] = n
+		return n, nil
+	}
 	var found *node
-	err := v.each(schemas.TermLot, lot, 0, func(seq uint64) (bool, error) {
+	err := v.each(schemas.TermLot, lot, 0, indexPage, func(seq uint64) (bool, error) {
 		if seq >= before {
 			return true, nil
 		}
@@ -216,6 +286,9 @@ func (v *view) producer(lot string, before uint64) (*node, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if found != nil {
+		v.r.sales.put(lot, found.ref.Seq, nil)
 	}
 	v.producers[k] = found
 	return found, nil
@@ -354,22 +427,38 @@ func cmpSeq(a, b uint64) int {
 	return 0
 }
 
-// attestations reads the attestations whose subject is n's envelope.
+// attestations reads the attestations whose subject is n's envelope. The
+// list is cached with the position it was read to, and read on from there.
 func (v *view) attestations(g *dag, n *node) error {
-	return v.each(schemas.TermSubject, n.ref.Digest, 0, func(seq uint64) (bool, error) {
+	seqs, err := v.list(v.r.subjects, n.ref.Digest+"\x00"+n.hop.ID, schemas.TermSubject, n.ref.Digest, func(seq uint64) (bool, error) {
 		it, err := v.read(seq)
 		if err != nil {
 			return false, err
 		}
-		if a, ok := it.ev.(*schemas.AttestationRecorded); ok && a.Subject.Digest == n.ref.Digest && a.Subject.Hop == n.hop.ID {
-			g.atts = append(g.atts, attestation{ref: it.ref, att: a})
-		}
-		return false, nil
+		a, ok := it.ev.(*schemas.AttestationRecorded)
+		return ok && a.Subject.Digest == n.ref.Digest && a.Subject.Hop == n.hop.ID, nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, seq := range seqs {
+		it, err := v.read(seq)
+		if err != nil {
+			return err
+		}
+		a, ok := it.ev.(*schemas.AttestationRecorded)
+		if !ok {
+			return fmt.Errorf("%w: entry %d: the subject index of hop %q names it, and it is no attestation", ErrCorrupt, seq, n.hop.ID)
+		}
+		g.atts = append(g.atts, attestation{ref: it.ref, att: a})
+	}
+	return nil
 }
 
 // party reads a party's registration: the first entry that names it
-// (admission admits nothing that names a party before it registers).
+// (admission admits nothing that names a party before it registers). That
+// entry, once found, is cached: it stays the first whatever is appended.
+// A party no entry names yet is read again each time.
 func (v *view) party(g *dag, id string) error {
 	if _, done := g.parties[id]; done {
 		return nil
@@ -378,19 +467,26 @@ func (v *view) party(g *dag, id string) error {
 		g.parties[id] = party{}
 		return nil
 	}
-	var p party
-	err := v.each(schemas.TermParty, id, 0, func(seq uint64) (bool, error) {
-		it, err := v.read(seq)
+	first, ok := v.r.parties.get(id)
+	if !ok {
+		err := v.each(schemas.TermParty, id, 0, 1, func(seq uint64) (bool, error) {
+			it, err := v.read(seq)
+			if err != nil {
+				return true, err
+			}
+			first, ok = it, true
+			v.r.parties.put(id, it, nil)
+			return true, nil
+		})
 		if err != nil {
-			return true, err
+			return err
 		}
-		if reg, ok := it.ev.(*schemas.PartyRegistered); ok && reg.ID == id {
-			p = party{ref: it.ref, reg: reg}
+	}
+	var p party
+	if ok && first.ref.Seq < v.size {
+		if reg, isReg := first.ev.(*schemas.PartyRegistered); isReg && reg.ID == id {
+			p = party{ref: first.ref, reg: reg}
 		}
-		return true, nil
-	})
-	if err != nil {
-		return err
 	}
 	if p.reg == nil {
 		g.notes = append(g.notes, fmt.Sprintf("party %q is not registered on the ledger: its country, region and organisation form are unknown", id))
