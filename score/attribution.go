@@ -49,9 +49,9 @@ func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys
 // (it shows in the share table as "not on the ledger").
 func buildGraph(ch Chain) (*graph, error) {
 	g := &graph{
-		f:         map[string]decimal.Decimal{},
-		edges:     map[string][]edge{},
-		consumers: map[string][]string{},
+		f:         make(map[string]decimal.Decimal, len(ch.Hops)),
+		edges:     make(map[string][]edge, len(ch.Hops)),
+		consumers: make(map[string][]string, len(ch.Hops)),
 	}
 	roots := []string{ch.Final}
 	if ch.Delivery != "" {
@@ -64,7 +64,7 @@ func buildGraph(ch Chain) (*graph, error) {
 		grey
 		black
 	)
-	colour := map[string]int{}
+	colour := make(map[string]int, len(ch.Hops))
 	var path []string
 	var visit func(id string) error
 	visit = func(id string) error {
@@ -99,6 +99,9 @@ func buildGraph(ch Chain) (*graph, error) {
 
 	// The links of every reachable hop.
 	for _, id := range reach {
+		if n := len(ch.Hops[id].Inputs); n > 0 {
+			g.edges[id] = make([]edge, 0, n)
+		}
 		for i, in := range ch.Hops[id].Inputs {
 			e := edge{index: i, in: in, from: in.FromHop}
 			up, ok := ch.Hops[in.FromHop]
@@ -122,8 +125,8 @@ func buildGraph(ch Chain) (*graph, error) {
 	// ready hops so the order is deterministic. Walked backwards it visits
 	// every hop after all the hops that consumed it, so a hop's fraction is
 	// complete before it is passed on.
-	pending := map[string]int{}
-	users := map[string][]string{}
+	pending := make(map[string]int, len(reach))
+	users := make(map[string][]string, len(reach))
 	for _, id := range reach {
 		for _, e := range g.edges[id] {
 			if _, ok := ch.Hops[e.from]; ok {

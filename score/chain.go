@@ -45,12 +45,40 @@ func (hc *hopCalc) attributed(d dec) dec {
 	return known(d.v.Mul(hc.f))
 }
 
+// attributedOut builds, once per hop, the hop's attributed money figures
+// and their output.
+func (m *model) attributedOut(hc *hopCalc) *hopOut {
+	if hc.out != nil {
+		return hc.out
+	}
+	o := &hopOut{
+		price: hc.attributed(hc.price), inputCost: hc.attributed(hc.inputCost), costs: hc.attributed(hc.costs),
+		va: hc.attributed(hc.va), w: hc.attributed(hc.w), r: hc.attributed(hc.r), g: hc.attributed(hc.g),
+	}
+	o.priceM, o.inputCostM, o.costsM = m.usdOut(o.price), m.usdOut(o.inputCost), m.usdOut(o.costs)
+	o.vaM, o.wM, o.rM, o.gM = m.usdOut(o.va), m.usdOut(o.w), m.usdOut(o.r), m.usdOut(o.g)
+	o.vM, o.vbM = m.intlOut(hc.v), m.intlOut(hc.vb)
+	o.lwM = m.usdOut(hc.lw)
+	hc.out = o
+	return o
+}
+
+// cloneMoney gives each output its own copy of a shared figure.
+func cloneMoney(x *Money) *Money {
+	if x == nil {
+		return nil
+	}
+	c := *x
+	return &c
+}
+
 func hoursOut(d decimal.Decimal) string { return plain(d.Round(9)) }
 
 // hopScore builds the output for one hop.
 func (m *model) hopScore(id string) HopScore {
 	hc := m.hops[id]
 	h := hc.h
+	o := m.attributedOut(hc)
 	out := HopScore{
 		Method: m.p.Version, Hop: id, Entry: h.Entry, Kind: h.Kind,
 		Seller: h.Seller.ID, Buyer: h.Buyer.ID, Year: hc.year, Fraction: plain(hc.f),
@@ -58,24 +86,25 @@ func (m *model) hopScore(id string) HopScore {
 		WageAdequacy: fpp(hc.a), ExchangeEquality: fpp(hc.e), EqualityBasis: hc.basis, Favours: hc.favours,
 		Terms: Terms{WageAdequacy: termOut(hc.aTerm), ExchangeEquality: termOut(hc.eTerm)},
 
-		Price:               m.usdOut(hc.attributed(hc.price)),
-		InputCost:           m.usdOut(hc.attributed(hc.inputCost)),
-		OffLedgerCosts:      m.usdOut(hc.attributed(hc.costs)),
-		ValueAdded:          m.usdOut(hc.attributed(hc.va)),
-		LabourIncome:        m.usdOut(hc.attributed(hc.w)),
-		Capture:             m.usdOut(hc.attributed(hc.r)),
-		ValuePerHourIntl:    m.intlOut(hc.v),
-		BuyerValuePerHour:   m.intlOut(hc.vb),
-		LivingWageShortfall: m.usdOut(hc.attributed(hc.g)),
+		Price:               o.priceM,
+		InputCost:           o.inputCostM,
+		OffLedgerCosts:      o.costsM,
+		ValueAdded:          o.vaM,
+		LabourIncome:        o.wM,
+		Capture:             o.rM,
+		ValuePerHourIntl:    o.vM,
+		BuyerValuePerHour:   o.vbM,
+		LivingWageShortfall: o.gM,
 
-		Categories: []CategoryScore{},
-		Inputs:     []InputRef{{Role: "hop", Hop: id, Entry: h.Entry}},
+		Categories: make([]CategoryScore, 0, len(hc.cats)),
+		Inputs:     append(make([]InputRef, 0, 1+len(hc.edges)+len(hc.cons)), InputRef{Role: "hop", Hop: id, Entry: h.Entry}),
+		Evidence:   make([]EvidenceUse, 0, 3),
 		Reference:  slices.Clone(hc.refs),
 		Missing:    slices.Clone(hc.missing),
 		Notes:      hc.notes,
 	}
 	if hc.labour != labourMissing {
-		s := hoursOut(hc.hours.Mul(hc.f))
+		s := hoursOut(hc.fh)
 		out.Hours = &s
 	}
 	for _, c := range hc.cats {
@@ -83,7 +112,7 @@ func (m *model) hopScore(id string) HopScore {
 			Name: c.c.Name, Workers: c.c.Workers, Hours: hoursOut(c.c.Hours.Mul(hc.f)),
 			SelfEmployed: c.c.SelfEmployed, SharesSurplus: c.shares,
 			LabourIncome: m.usdOut(hc.attributed(c.income)),
-			HourlyPay:    m.usdOut(c.hourly), LivingWage: m.usdOut(c.lw), Ratio: fpp(c.ratio),
+			HourlyPay:    m.usdOut(c.hourly), LivingWage: cloneMoney(o.lwM), Ratio: fpp(c.ratio),
 		})
 	}
 	for _, e := range hc.edges {
@@ -114,8 +143,8 @@ func (m *model) hopScore(id string) HopScore {
 // the chain figures, and every hop's score.
 func (m *model) chainScore() ChainScore {
 	cs := ChainScore{
-		Method: m.p.Version, Final: m.ch.Final, Reference: []RefUse{}, Shares: []ShareRow{},
-		Hops: []HopScore{}, Missing: slices.Clone(m.g.missing),
+		Method: m.p.Version, Final: m.ch.Final, Reference: []RefUse{}, Shares: make([]ShareRow, 0, len(m.g.order)+1),
+		Hops: make([]HopScore, 0, len(m.g.order)), Missing: slices.Clone(m.g.missing),
 	}
 	if _, ok := m.hops[m.ch.Delivery]; ok {
 		cs.Delivery = m.ch.Delivery
@@ -141,13 +170,21 @@ func (m *model) chainScore() ChainScore {
 			hoursUnknown = true
 			continue
 		}
-		hours = hours.Add(hc.f.Mul(hc.hours))
+		hours = hours.Add(hc.fh)
 	}
 	if !hoursUnknown {
 		s := hoursOut(hours)
 		cs.Hours = &s
 	}
-	weight := func(hc *hopCalc) float64 { return ratio(hc.f.Mul(hc.hours), hours) }
+	weights := make(map[*hopCalc]float64, len(m.g.order))
+	weight := func(hc *hopCalc) float64 {
+		w, ok := weights[hc]
+		if !ok {
+			w = ratio(hc.fh, hours)
+			weights[hc] = w
+		}
+		return w
+	}
 
 	// A_chain: the hours-weighted mean of A_h.
 	cs.Terms.WageAdequacy = Term{Point: 0, Worst: 0, Best: 1}
@@ -185,7 +222,7 @@ func (m *model) chainScore() ChainScore {
 			continue
 		}
 		vs = append(vs, float(hc.v.v))
-		ws = append(ws, float(hc.f.Mul(hc.hours)))
+		ws = append(ws, float(hc.fh))
 	}
 	if allV {
 		e := 0.0 // a chain whose mean value per hour is not positive
@@ -236,7 +273,7 @@ func (m *model) shares(cs *ChainScore, chain *sink, hoursUnknown bool, hours dec
 	pFinal := zero
 	for _, id := range []string{m.ch.Final, cs.Delivery} {
 		if hc, ok := m.hops[id]; ok {
-			pFinal = pFinal.add(hc.attributed(hc.price))
+			pFinal = pFinal.add(m.attributedOut(hc).price)
 		}
 	}
 	cs.FinalPrice = m.usdOut(pFinal)
@@ -256,7 +293,8 @@ func (m *model) shares(cs *ChainScore, chain *sink, hoursUnknown bool, hours dec
 	lwCost, origin := zero, zero
 	for _, id := range m.g.order {
 		hc := m.hops[id]
-		w, r, o, va := hc.attributed(hc.w), hc.attributed(hc.r), hc.attributed(hc.costs), hc.attributed(hc.va)
+		ho := m.attributedOut(hc)
+		w, r, o, va := ho.w, ho.r, ho.costs, ho.va
 		total := zero
 		switch {
 		case va.ok && o.ok:
@@ -272,10 +310,10 @@ func (m *model) shares(cs *ChainScore, chain *sink, hoursUnknown bool, hours dec
 		cs.Shares = append(cs.Shares, ShareRow{
 			Hop: id, LabourShare: share(w), CaptureShare: share(r), NonLabourShare: share(o), ValueAddedShare: share(va),
 			TotalShare: r12(ratio(total.v, P)),
-			Labour:     m.usdOut(w), Capture: m.usdOut(r), NonLabour: m.usdOut(o), ValueAdded: m.usdOut(va),
+			Labour:     cloneMoney(ho.wM), Capture: cloneMoney(ho.rM), NonLabour: cloneMoney(ho.costsM), ValueAdded: cloneMoney(ho.vaM),
 			Total: *m.usdOut(total),
 		})
-		lwCost = lwCost.add(hc.attributed(hc.g))
+		lwCost = lwCost.add(ho.g)
 		if len(hc.h.Inputs) == 0 {
 			origin = origin.add(va)
 		}

@@ -4,8 +4,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-
-	"github.com/tally-ledger/tally/reference"
 )
 
 // alt is one disputing party's figures for one group of a hop.
@@ -74,9 +72,14 @@ func apply(h Hop, choice map[FigureGroup]alt) (Hop, map[FigureGroup]EntryRef) {
 // is never passed over only because another figure is missing. The recorded
 // figures win complete ties. Hops are settled upstream first, each given the
 // choices already made above it.
-func resolve(ch Chain, g *graph, ref *reference.Set, p Params, atts map[string][]Attestation) map[string]map[FigureGroup]alt {
+//
+// The evaluation of the last disputed hop's chosen combination is the
+// evaluation of the whole choice, so it is returned with it (nil when
+// nothing is disputed) and need not be made again.
+func resolve(ch Chain, g *graph, ref *lookups, p Params, atts map[string][]Attestation) (map[string]map[FigureGroup]alt, *model) {
 	alts := alternatives(ch, atts)
 	choice := map[string]map[FigureGroup]alt{}
+	var final *model
 	for _, id := range g.order {
 		ga := alts[id]
 		if len(ga) == 0 {
@@ -87,6 +90,7 @@ func resolve(ch Chain, g *graph, ref *reference.Set, p Params, atts map[string][
 		// index i > 0 the i-th disputing figure.
 		idx := make([]int, len(groups))
 		best, bestKey := map[FigureGroup]alt(nil), []float64{math.Inf(1)}
+		var bestModel *model
 		for {
 			c := map[FigureGroup]alt{}
 			for i, grp := range groups {
@@ -95,8 +99,9 @@ func resolve(ch Chain, g *graph, ref *reference.Set, p Params, atts map[string][
 				}
 			}
 			choice[id] = c
-			if k := unfavourable(evaluate(ch, g, ref, p, atts, choice).hops[id]); slices.Compare(k, bestKey) < 0 {
-				best, bestKey = c, k
+			m := evaluate(ch, g, ref, p, atts, choice)
+			if k := unfavourable(m.hops[id]); slices.Compare(k, bestKey) < 0 {
+				best, bestKey, bestModel = c, k, m
 			}
 			i := len(idx) - 1
 			for ; i >= 0; i-- {
@@ -110,8 +115,9 @@ func resolve(ch Chain, g *graph, ref *reference.Set, p Params, atts map[string][
 			}
 		}
 		choice[id] = best
+		final = bestModel
 	}
-	return choice
+	return choice, final
 }
 
 // mergeLabour applies a dispute's labour figures to the recorded ones,

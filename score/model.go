@@ -3,8 +3,10 @@ package score
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/shopspring/decimal"
 	"github.com/tally-ledger/tally/reference"
@@ -106,13 +108,25 @@ type hopCalc struct {
 	k                     float64
 	sPoint, sWorst, sBest float64
 	score                 float64
+
+	fh, fva decimal.Decimal // f·hours, and f·vaIntl where v is known
+	out     *hopOut         // the attributed money figures, once built
+}
+
+// hopOut holds a hop's money figures attributed to one unit of the final
+// lot, and their rounded output, built once for the hop's score and the
+// chain's share table.
+type hopOut struct {
+	price, inputCost, costs, va, w, r, g                 dec
+	priceM, inputCostM, costsM, vaM, wM, rM, gM, vM, vbM *Money
+	lwM                                                  *Money // every category's living wage
 }
 
 // model is one evaluation of a chain with a given choice of disputed
 // figures.
 type model struct {
 	ch   Chain
-	ref  *reference.Set
+	ref  *lookups
 	p    Params
 	g    *graph
 	hops map[string]*hopCalc
@@ -168,18 +182,148 @@ func (m *model) hourly(s *sink, f reference.Figure, year int, country string) de
 	return m.usd(s, Money{Amount: amt, Currency: f.Currency}, year, country, string(f.Kind))
 }
 
-// float converts a decimal to the nearest float64. Parsing the decimal's
-// string is correctly rounded, like decimal's own Float64, without building
-// a normalised big.Rat (which dominated the cost of a score).
+// float converts a decimal to the nearest float64, as parsing its string
+// would (correctly rounded), without building a normalised big.Rat or a
+// string (which dominated the cost of a score).
 func float(x decimal.Decimal) float64 {
-	f, err := strconv.ParseFloat(x.String(), 64)
-	if err != nil {
-		return x.InexactFloat64()
+	e := x.Exponent()
+	if x.NumDigits() <= 15 && e >= -22 && e <= 22 {
+		// Both operands are exact in a float64, and one operation is
+		// correctly rounded.
+		c := float64(x.CoefficientInt64())
+		if e < 0 {
+			return c / pow10f[-e]
+		}
+		return c * pow10f[e]
+	}
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	return s.float(x.Coefficient(), e)
+}
+
+// ratio is a / b rounded to divPlaces decimal places, as a float64: the
+// same number as float(a.DivRound(b, divPlaces)), computed in reused
+// scratch integers.
+func ratio(a, b decimal.Decimal) float64 {
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	return s.ratio(a.Coefficient(), a.Exponent(), b.Coefficient(), b.Exponent())
+}
+
+// pow10f holds the powers of ten that a float64 represents exactly.
+var pow10f = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// scratch holds the working numbers of float and ratio, reused across
+// calls so that converting a figure does not allocate.
+type scratch struct {
+	aa, bb, q, r, p big.Int
+	abs, hi, lo     big.Int
+	x, y, z         big.Float
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// pow10 is 10^n: a shared constant for small n (never to be modified),
+// else computed in s.p.
+func (s *scratch) pow10(n int64) *big.Int {
+	if n < int64(len(pow10s)) {
+		return pow10s[n]
+	}
+	return s.p.Exp(big.NewInt(10), big.NewInt(n), nil)
+}
+
+var pow10s = func() (t [64]*big.Int) {
+	for i := range t {
+		t[i] = new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(i)), nil)
+	}
+	return t
+}()
+
+var bigOne = big.NewInt(1)
+
+// float is c·10^e, correctly rounded to a float64.
+func (s *scratch) float(c *big.Int, e int32) float64 {
+	if c.IsInt64() {
+		if v := c.Int64(); v >= -1<<53 && v <= 1<<53 && e >= -22 && e <= 22 {
+			if e < 0 {
+				return float64(v) / pow10f[-e]
+			}
+			return float64(v) * pow10f[e]
+		}
+	}
+	if c.BitLen() <= 126 {
+		// Parsing the digits is correctly rounded. The coefficient is
+		// written as at most two 19-digit halves, without building a
+		// string on the heap where it is short.
+		var buf [64]byte
+		b := buf[:0]
+		if c.Sign() < 0 {
+			b = append(b, '-')
+		}
+		s.abs.Abs(c)
+		if s.abs.IsUint64() {
+			b = strconv.AppendUint(b, s.abs.Uint64(), 10)
+		} else {
+			s.hi.QuoRem(&s.abs, pow10s[19], &s.lo)
+			b = strconv.AppendUint(b, s.hi.Uint64(), 10)
+			lo := s.lo.Uint64()
+			for p := uint64(1e18); p > 1 && lo < p; p /= 10 {
+				b = append(b, '0')
+			}
+			b = strconv.AppendUint(b, lo, 10)
+		}
+		b = append(b, 'e')
+		b = strconv.AppendInt(b, int64(e), 10)
+		if f, err := strconv.ParseFloat(string(b), 64); err == nil {
+			return f
+		}
+	}
+	s.x.SetPrec(0).SetInt(c) // exact
+	s.z.SetPrec(53).SetMode(big.ToNearestEven)
+	if e < 0 {
+		s.y.SetPrec(0).SetInt(s.pow10(int64(-e)))
+		s.z.Quo(&s.x, &s.y)
+	} else {
+		s.y.SetPrec(0).SetInt(s.pow10(int64(e)))
+		s.z.Mul(&s.x, &s.y)
+	}
+	f, _ := s.z.Float64()
+	if c.Sign() != 0 && (math.Abs(f) < 0x1p-1021 || math.IsInf(f, 0)) {
+		// Outside the normal range a float64 has fewer bits than the
+		// rounding above assumed: parse the digits instead.
+		f, _ = strconv.ParseFloat(c.String()+"e"+strconv.Itoa(int(e)), 64)
 	}
 	return f
 }
 
-func ratio(a, b decimal.Decimal) float64 { return float(a.DivRound(b, divPlaces)) }
+// ratio is (ca·10^ea) / (cb·10^eb) rounded half away from zero to divPlaces
+// places, as decimal.DivRound rounds it, then correctly rounded to a
+// float64.
+func (s *scratch) ratio(ca *big.Int, ea int32, cb *big.Int, eb int32) float64 {
+	if cb.Sign() == 0 {
+		panic("decimal division by 0")
+	}
+	e := int64(ea) - int64(eb) + divPlaces
+	if e < 0 {
+		s.aa.Set(ca)
+		s.bb.Mul(cb, s.pow10(-e))
+	} else {
+		s.aa.Mul(ca, s.pow10(e))
+		s.bb.Set(cb)
+	}
+	s.q.QuoRem(&s.aa, &s.bb, &s.r)
+	s.r.Abs(&s.r)
+	s.r.Lsh(&s.r, 1)
+	if s.r.CmpAbs(&s.bb) >= 0 {
+		if ca.Sign()*cb.Sign() < 0 {
+			s.q.Sub(&s.q, bigOne)
+		} else {
+			s.q.Add(&s.q, bigOne)
+		}
+	}
+	return s.float(&s.q, -divPlaces)
+}
 
 func clamp01(x float64) float64 { return math.Max(0, math.Min(1, x)) }
 
@@ -275,6 +419,7 @@ func (m *model) labour(hc *hopCalc) {
 		return
 	}
 	all := h.Seller.OrgForm == WorkerCooperative || h.Seller.OrgForm == SelfEmployed
+	hc.cats = make([]catCalc, 0, len(h.Labour))
 	declared := zero
 	sharingHours := decimal.Zero
 	for _, c := range h.Labour {
@@ -367,8 +512,8 @@ func (m *model) equality(hc *hopCalc) {
 				ok = false
 				break
 			}
-			num = num.Add(d.f.Mul(d.vaIntl.v))
-			den = den.Add(d.f.Mul(d.hours))
+			num = num.Add(d.fva)
+			den = den.Add(d.fh)
 		}
 		if ok && den.IsPositive() {
 			hc.vb = known(num.DivRound(den, divPlaces))
@@ -449,13 +594,17 @@ func (m *model) scores(hc *hopCalc) {
 
 // evaluate computes every hop of the chain with the given choice of
 // disputed figures.
-func evaluate(ch Chain, g *graph, ref *reference.Set, p Params, atts map[string][]Attestation, choice map[string]map[FigureGroup]alt) *model {
-	m := &model{ch: ch, ref: ref, p: p, g: g, hops: map[string]*hopCalc{}}
+func evaluate(ch Chain, g *graph, ref *lookups, p Params, atts map[string][]Attestation, choice map[string]map[FigureGroup]alt) *model {
+	m := &model{ch: ch, ref: ref, p: p, g: g, hops: make(map[string]*hopCalc, len(g.order))}
 	for _, id := range g.order {
 		h, used := apply(ch.Hops[id], choice[id])
 		hc := &hopCalc{sink: sink{hop: id}, h: h, f: g.f[id], year: h.Year(), edges: g.edges[id], cons: g.consumers[id], used: used}
 		m.hops[id] = hc
 		m.money(hc)
+		hc.fh = hc.f.Mul(hc.hours)
+		if hc.v.ok {
+			hc.fva = hc.f.Mul(hc.vaIntl.v)
+		}
 		hc.ev, hc.notes = hopEvidence(ch.Hops[id], hc.labour == labourMissing, atts[id], p)
 	}
 
@@ -468,8 +617,8 @@ func evaluate(ch Chain, g *graph, ref *reference.Set, p Params, atts map[string]
 			ok = false
 			break
 		}
-		num = num.Add(hc.f.Mul(hc.vaIntl.v))
-		den = den.Add(hc.f.Mul(hc.hours))
+		num = num.Add(hc.fva)
+		den = den.Add(hc.fh)
 	}
 	m.mean = unknown
 	if ok && den.IsPositive() {

@@ -53,8 +53,12 @@ func Compute(ch Chain, ref *reference.Set, p Params) (ChainScore, error) {
 			atts[a.Subject] = append(atts[a.Subject], a)
 		}
 	}
-	choice := resolve(ch, g, ref, p, atts)
-	return evaluate(ch, g, ref, p, atts, choice).chainScore(), nil
+	refs := newLookups(ref)
+	choice, m := resolve(ch, g, refs, p, atts)
+	if m == nil {
+		m = evaluate(ch, g, refs, p, atts, choice)
+	}
+	return m.chainScore(), nil
 }
 
 // ComputeHop scores one hop of a chain: the hop's entry in Compute's answer.
