@@ -2,11 +2,14 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,9 +59,13 @@ type writer struct {
 	edgeOut  []tlog.Hash
 	edgeRead tlog.HashReader
 
+	filters digestFilters    // in-memory filter over the log's digests
 	first   map[[32]byte]int // digest → index of its first entry in the batch
 	digests []digestRef      // the batch's distinct digests, sorted
-	tree    []storedHash     // stored hashes the batch adds, in index order
+	hashes  []byte           // the batch's c| values, one record after another
+	index   []indexBucket    // the batch's index keys by name (see putIndex)
+	seqs    []uint64         // scratch posting
+	pbuf    []byte           // scratch posting value
 	kbuf    []byte           // scratch key
 	vbuf    [8]byte          // scratch seq value
 
@@ -66,16 +73,23 @@ type writer struct {
 	lastDone chan struct{} // closed when that batch is durable and published
 }
 
+// indexBucket holds a batch's index keys under one name.
+type indexBucket struct {
+	name string
+	refs []indexRef
+}
+
+type indexRef struct {
+	key []byte
+	seq uint64
+}
+
 type digestRef struct {
 	digest [32]byte
 	entry  int  // index of the entry that carries it first
+	maybe  bool // the digest filter may hold it
 	found  bool // already in the log
 	seq    uint64
-}
-
-type storedHash struct {
-	index int64
-	hash  tlog.Hash
 }
 
 // maxRetained bounds the scratch kept between Appends.
@@ -85,6 +99,7 @@ func (w *writer) init(l *Log) {
 	w.edgeRead = tlog.HashReaderFunc(l.readEdge)
 	w.first = make(map[[32]byte]int)
 	w.kbuf = make([]byte, 0, 64)
+	w.filters.min = filterMinKeys
 }
 
 func (w *writer) trim() {
@@ -96,8 +111,21 @@ func (w *writer) trim() {
 	if cap(w.digests) > maxRetained {
 		w.digests = nil
 	}
-	if cap(w.tree) > 2*maxRetained {
-		w.tree = nil
+	if cap(w.seqs) > maxRetained {
+		w.seqs, w.pbuf = nil, nil
+	}
+	if cap(w.hashes) > 4*keys.HashSize*maxRetained {
+		w.hashes = nil
+	}
+	for i := range w.index {
+		if cap(w.index[i].refs) > maxRetained {
+			w.index[i].refs = nil
+		}
+		clear(w.index[i].refs) // keep none of the entries' keys alive
+		w.index[i].refs = w.index[i].refs[:0]
+	}
+	if len(w.index) > 64 {
+		w.index = nil
 	}
 }
 
@@ -227,7 +255,7 @@ func (l *Log) prepare(ctx context.Context, entries []Entry, out []Appended, size
 	}
 
 	// Which digests are new: distinct digests of the batch, then one sorted
-	// pass over the dedupe table.
+	// pass over the dedupe table for those the digest filter may hold.
 	w.digests = w.digests[:0]
 	for i := range entries {
 		if _, ok := w.first[entries[i].Digest]; !ok {
@@ -235,7 +263,7 @@ func (l *Log) prepare(ctx context.Context, entries []Entry, out []Appended, size
 			w.digests = append(w.digests, digestRef{digest: entries[i].Digest, entry: i})
 		}
 	}
-	if err := l.findDigests(w.digests); err != nil {
+	if err := l.findDigests(w.digests, &w.filters); err != nil {
 		return c, err
 	}
 	for _, d := range w.digests {
@@ -246,6 +274,8 @@ func (l *Log) prepare(ctx context.Context, entries []Entry, out []Appended, size
 			}
 			out[d.entry] = a
 			c.need = max(c.need, d.seq+1)
+		} else {
+			w.filters.add(&d.digest)
 		}
 	}
 
@@ -264,12 +294,12 @@ func (l *Log) prepare(ctx context.Context, entries []Entry, out []Appended, size
 	}()
 
 	// The batch is written table by table, each in ascending key order:
-	// records, tree hashes, chain hashes, dedupe keys, index keys. Pebble
+	// records, record hashes, dedupe keys, index keys. Pebble
 	// inserts a batch into its memtable in batch order and remembers where
 	// the previous key went, so ascending runs insert in near-constant time
 	// instead of a full skiplist search per key.
 	head := w.head
-	w.tree = w.tree[:0]
+	w.hashes = w.hashes[:0]
 	for i := range entries {
 		if w.first[entries[i].Digest] != i {
 			continue // a repeat within the batch, filled in below
@@ -280,7 +310,7 @@ func (l *Log) prepare(ctx context.Context, entries []Entry, out []Appended, size
 		if head.Size > MaxSeq {
 			return c, fmt.Errorf("%w: log full at %d records", ErrInvalid, head.Size)
 		}
-		a, err := l.addRecord(b, head, &entries[i])
+		a, err := w.addRecord(b, head, &entries[i])
 		if err != nil {
 			return c, err
 		}
@@ -298,19 +328,8 @@ func (l *Log) prepare(ctx context.Context, entries []Entry, out []Appended, size
 		return c, nil // all duplicates: nothing to write
 	}
 
-	for _, t := range w.tree {
-		w.kbuf = keys.AppendTree(w.kbuf[:0], t.index)
-		if err := b.Set(w.kbuf, t.hash[:], nil); err != nil {
-			return c, err
-		}
-	}
-	for i := range out {
-		if a := &out[i]; !a.Duplicate {
-			w.kbuf = keys.AppendChain(w.kbuf[:0], a.Seq)
-			if err := b.Set(w.kbuf, a.Chain[:], nil); err != nil {
-				return c, err
-			}
-		}
+	if err := w.putHashes(b, w.head.Size, head.Size); err != nil {
+		return c, err
 	}
 	for _, d := range w.digests {
 		if d.found {
@@ -322,16 +341,8 @@ func (l *Log) prepare(ctx context.Context, entries []Entry, out []Appended, size
 			return c, err
 		}
 	}
-	for i := range entries {
-		if out[i].Duplicate {
-			continue
-		}
-		for _, ix := range entries[i].Index {
-			w.kbuf = keys.AppendIndex(w.kbuf[:0], ix.Name, ix.Key, out[i].Seq)
-			if err := b.Set(w.kbuf, nil, nil); err != nil {
-				return c, err
-			}
-		}
+	if err := w.putIndex(b, entries, out); err != nil {
+		return c, err
 	}
 
 	root, err := tlog.TreeHash(int64(head.Size), w.edgeRead)
@@ -426,18 +437,31 @@ func (l *Log) publish(st *logState) {
 }
 
 // findDigests sorts ds by digest and marks those already in the dedupe
-// table. One iterator serves the whole batch: seeking it forward through
-// sorted keys reuses its open tables and positions, where a Get per digest
-// would set up a fresh iterator each time; SeekPrefixGE consults the bloom
-// filters, so absent digests rarely touch a data block. Called with l.mu
-// held.
-func (l *Log) findDigests(ds []digestRef) error {
+// table. Digests the filter does not hold are new without a look.
+// One iterator serves the rest: seeking it forward through sorted keys
+// reuses its open tables and positions, where a Get per digest would set up
+// a fresh iterator each time; SeekPrefixGE consults Pebble's bloom filters,
+// so absent digests rarely touch a data block. Called with l.mu held.
+func (l *Log) findDigests(ds []digestRef, f *digestFilters) error {
 	slices.SortFunc(ds, func(a, b digestRef) int { return bytes.Compare(a.digest[:], b.digest[:]) })
-	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{keys.TagDedupe}, UpperBound: []byte{keys.TagDedupe + 1}})
+	for i := range ds {
+		ds[i].maybe = f.mayHave(&ds[i].digest)
+	}
+	if !slices.ContainsFunc(ds, func(d digestRef) bool { return d.maybe }) {
+		return nil
+	}
+	it, err := l.db.NewIter(&pebble.IterOptions{
+		LowerBound:   []byte{keys.TagDedupe},
+		UpperBound:   []byte{keys.TagDedupe + 1},
+		UseL6Filters: true, // most digests are new: let the filter say so
+	})
 	if err != nil {
 		return err
 	}
 	for i := range ds {
+		if !ds[i].maybe {
+			continue
+		}
 		l.w.kbuf = keys.AppendDedupe(l.w.kbuf[:0], ds[i].digest[:])
 		if !it.SeekPrefixGE(l.w.kbuf) || !bytes.Equal(it.Key(), l.w.kbuf) {
 			continue
@@ -462,23 +486,19 @@ func (l *Log) original(seq, size uint64) (Appended, error) {
 		return Appended{}, fmt.Errorf("%w: dedupe entry points at %d, beyond head %d", ErrCorrupt, seq, size)
 	}
 	a := Appended{Seq: seq, Duplicate: true}
-	var err error
-	if a.Leaf, err = l.storedHash(tlog.StoredHashIndex(0, int64(seq))); err != nil {
-		return Appended{}, fmt.Errorf("%w: leaf hash of record %d: %v", ErrCorrupt, seq, err)
+	err := l.recordHashes(seq, func(v []byte) {
+		copy(a.Chain[:], v[keys.ChainOff:])
+		copy(a.Leaf[:], v[keys.TreeOff:])
+	})
+	if errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("%w: hashes of record %d missing", ErrCorrupt, seq)
 	}
-	ok, err := l.getHash(keys.Chain(seq), (*[32]byte)(&a.Chain))
-	if err != nil {
-		return Appended{}, err
-	}
-	if !ok {
-		return Appended{}, fmt.Errorf("%w: chain hash of record %d missing", ErrCorrupt, seq)
-	}
-	return a, nil
+	return a, err
 }
 
-// addRecord adds record number head.Size to the batch and its stored tree
-// hashes to the writer's list. Called with l.mu held.
-func (l *Log) addRecord(b *pebble.Batch, head Head, e *Entry) (Appended, error) {
+// addRecord adds record number head.Size to the batch and queues its hashes
+// (addHashes). Called with l.mu held.
+func (w *writer) addRecord(b *pebble.Batch, head Head, e *Entry) (Appended, error) {
 	seq := head.Size
 	var tb [64]byte
 	ts := appendTimestamp(tb[:0], e.ReceivedAt)
@@ -494,25 +514,109 @@ func (l *Log) addRecord(b *pebble.Batch, head Head, e *Entry) (Appended, error) 
 	if err := op.Finish(); err != nil {
 		return Appended{}, err
 	}
-	if err := l.addLeaf(seq, leaf); err != nil {
-		return Appended{}, err
-	}
-	return Appended{Seq: seq, Leaf: leaf, Chain: chainHash(head.Chain, leaf)}, nil
+	chain := chainHash(head.Chain, leaf)
+	w.addHashes(seq, leaf, chain)
+	return Appended{Seq: seq, Leaf: leaf, Chain: chain}, nil
 }
 
-// addLeaf computes the stored tree hashes that leaf number seq completes
-// (tlog says which), adds them to the right edge and queues them for the
-// batch. Called with l.mu held.
-func (l *Log) addLeaf(seq uint64, leaf tlog.Hash) error {
-	hashes, err := tlog.StoredHashesForRecordHash(int64(seq), leaf, l.w.edgeRead)
-	if err != nil {
-		return fmt.Errorf("ledger: tree hashes for record %d: %w", seq, err)
-	}
+// addHashes queues the c| value of record seq (see keys.Chain): its chain
+// hash, then the stored tree hashes its leaf completes, which it also puts
+// on the right edge. They are tlog's stored hashes (tlog.StoredHashes would
+// give the same), computed here from the edge: below the top level the
+// record's node is a right child whose left sibling is the last node
+// completed at that level, which the edge holds.
+func (w *writer) addHashes(seq uint64, leaf, chain tlog.Hash) {
+	levels := keys.TreeLevels(seq)
 	base := tlog.StoredHashIndex(0, int64(seq))
-	for lv := range hashes {
-		idx := base + int64(lv)
-		l.w.edge.set(lv, idx, hashes[lv])
-		l.w.tree = append(l.w.tree, storedHash{idx, hashes[lv]})
+	w.hashes = append(w.hashes, chain[:]...)
+	h := leaf
+	for lv := range levels {
+		w.hashes = append(w.hashes, h[:]...)
+		left := w.edge.h[lv]
+		w.edge.set(lv, base+int64(lv), h)
+		if lv+1 < levels {
+			h = tlog.NodeHash(left, h)
+		}
+	}
+}
+
+// putHashes adds the queued c| values of records from … to-1 to b.
+func (w *writer) putHashes(b *pebble.Batch, from, to uint64) error {
+	off := 0
+	for seq := from; seq < to; seq++ {
+		n := keys.HashesLen(seq)
+		if off+n > len(w.hashes) {
+			panic("ledger: record hashes not queued")
+		}
+		w.kbuf = keys.AppendChain(w.kbuf[:0], seq)
+		if err := b.Set(w.kbuf, w.hashes[off:off+n], nil); err != nil {
+			return err
+		}
+		off += n
+	}
+	return nil
+}
+
+// putIndex adds the index postings of the new entries to b: one per
+// distinct (name, key), listing the seqs of the entries that carry it (see
+// keys.Index), in ascending key order. Entries list their keys entry by
+// entry, alternating between names (lot, party, lot, party…); sorted, each
+// name's postings form a run, and Pebble inserts a run of keys that follow
+// one another in next to no time, where each key out of order costs a
+// memtable search. The sort is by name first, with a bucket per name, so
+// that only keys under one name are ever compared.
+func (w *writer) putIndex(b *pebble.Batch, entries []Entry, out []Appended) error {
+	for i := range w.index {
+		w.index[i].refs = w.index[i].refs[:0]
+	}
+	used := 0
+	for i := range entries {
+		if out[i].Duplicate {
+			continue
+		}
+		for j := range entries[i].Index {
+			ix := &entries[i].Index[j]
+			k := 0
+			for k < used && w.index[k].name != ix.Name {
+				k++
+			}
+			if k == used {
+				if used == len(w.index) {
+					w.index = append(w.index, indexBucket{})
+				}
+				w.index[k].name = ix.Name
+				used++
+			}
+			w.index[k].refs = append(w.index[k].refs, indexRef{key: ix.Key, seq: out[i].Seq})
+		}
+	}
+	bs := w.index[:used]
+	// Key order: the name's length (one byte), the name, the key's length
+	// (two bytes), the key, the seq.
+	slices.SortFunc(bs, func(x, y indexBucket) int {
+		return cmp.Or(cmp.Compare(len(x.name), len(y.name)), strings.Compare(x.name, y.name))
+	})
+	for _, bk := range bs {
+		// Refs come in seq order, and each key is sorted already in the
+		// common cases (one key for every record; keys that grow with
+		// seq), which the sort checks in one pass.
+		slices.SortFunc(bk.refs, func(x, y indexRef) int {
+			return cmp.Or(cmp.Compare(len(x.key), len(y.key)), bytes.Compare(x.key, y.key), cmp.Compare(x.seq, y.seq))
+		})
+		for i := 0; i < len(bk.refs); {
+			key := bk.refs[i].key
+			w.seqs = append(w.seqs[:0], bk.refs[i].seq)
+			for i++; i < len(bk.refs) && bytes.Equal(bk.refs[i].key, key); i++ {
+				if s := bk.refs[i].seq; s != w.seqs[len(w.seqs)-1] { // an entry may list a key twice
+					w.seqs = append(w.seqs, s)
+				}
+			}
+			w.kbuf = keys.AppendIndex(w.kbuf[:0], bk.name, key, w.seqs[0])
+			w.pbuf = keys.AppendPosting(w.pbuf[:0], w.seqs)
+			if err := b.Set(w.kbuf, w.pbuf, nil); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -32,10 +32,10 @@ func decodeHead(b []byte) (Head, error) {
 	return h, nil
 }
 
-// load reads the head and checks it against the newest record, chain hash,
-// stored tree hashes and checkpoint, so that Open refuses a store whose
-// parts disagree instead of extending it. It then fills the writer's right
-// edge and publishes the state.
+// load reads the head and checks it against the newest record, its hashes
+// (chain and stored tree hashes) and checkpoint, so that Open refuses a
+// store whose parts disagree instead of extending it. It then fills the
+// writer's right edge and publishes the state.
 func (l *Log) load() error {
 	hb, ok, err := l.get(keys.Head)
 	if err != nil {
@@ -68,10 +68,9 @@ func (l *Log) load() error {
 	wantLast := map[byte]uint64{
 		keys.TagRecord:     head.Size - 1,
 		keys.TagChain:      head.Size - 1,
-		keys.TagTree:       uint64(tlog.StoredHashCount(int64(head.Size))) - 1,
 		keys.TagCheckpoint: head.Size,
 	}
-	for _, tag := range []byte{keys.TagRecord, keys.TagChain, keys.TagTree, keys.TagCheckpoint} {
+	for _, tag := range []byte{keys.TagRecord, keys.TagChain, keys.TagCheckpoint} {
 		last, ok, err := lastOf(tag)
 		if err != nil {
 			return err
@@ -103,18 +102,20 @@ func (l *Log) load() error {
 			return corrupt("record %d says seq %d", last, r.Seq)
 		}
 		leaf := tlog.RecordHash(rec)
-		stored, err := l.storedHash(tlog.StoredHashIndex(0, int64(last)))
-		if err != nil || stored != leaf {
+		var stored, prev, chain tlog.Hash
+		if err := l.recordHashes(last, func(v []byte) {
+			copy(chain[:], v[keys.ChainOff:])
+			copy(stored[:], v[keys.TreeOff:])
+		}); err != nil {
+			return corrupt("hashes of record %d missing or unreadable: %v", last, err)
+		}
+		if stored != leaf {
 			return corrupt("leaf hash of record %d does not match the record", last)
 		}
-		var prev, chain tlog.Hash
 		if last > 0 {
-			if ok, err := l.getHash(keys.Chain(last-1), (*[32]byte)(&prev)); err != nil || !ok {
-				return corrupt("chain hash %d missing or unreadable", last-1)
+			if err := l.recordHashes(last-1, func(v []byte) { copy(prev[:], v[keys.ChainOff:]) }); err != nil {
+				return corrupt("hashes of record %d missing or unreadable: %v", last-1, err)
 			}
-		}
-		if ok, err := l.getHash(keys.Chain(last), (*[32]byte)(&chain)); err != nil || !ok {
-			return corrupt("chain hash %d missing or unreadable", last)
 		}
 		if chain != head.Chain || chainHash(prev, leaf) != chain {
 			return corrupt("chain hash of record %d does not match", last)

@@ -47,37 +47,81 @@ func (l *Log) ByIndex(name string, key []byte, from uint64, limit int) ([]uint64
 	}
 	defer l.release()
 	size := l.state.Load().head.Size
+	if from >= size {
+		return nil, nil
+	}
 	prefix := keys.IndexPrefix(name, key)
 	it, err := l.db.NewIter(&pebble.IterOptions{
-		LowerBound: keys.Index(name, key, from),
+		LowerBound: prefix,
 		UpperBound: keys.UpperBound(prefix),
 	})
 	if err != nil {
 		return nil, err
 	}
-	var seqs []uint64
-	for ok := it.First(); ok && (limit <= 0 || len(seqs) < limit); ok = it.Next() {
+	// Start at the posting that may hold from: the last one that begins
+	// at or before it, else the first after it.
+	ok := it.SeekLT(keys.Index(name, key, from+1))
+	if !ok {
+		ok = it.First()
+	}
+	var (
+		seqs []uint64
+		last uint64
+		bad  error
+		done bool
+	)
+	for ; ok && !done; ok = it.Next() {
 		k := it.Key()
 		if len(k) != len(prefix)+8 || !bytes.HasPrefix(k, prefix) {
 			return nil, closeIter(it, fmt.Errorf("%w: index key %x under prefix %x", ErrCorrupt, k, prefix))
 		}
-		seq := binary.BigEndian.Uint64(k[len(prefix):])
-		if seq >= size {
-			break // appended after the head this read is bounded by
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, closeIter(it, err)
 		}
-		seqs = append(seqs, seq)
+		first := binary.BigEndian.Uint64(k[len(prefix):])
+		err = keys.Posting(first, v, func(seq uint64) bool {
+			switch {
+			case len(seqs) > 0 && seq <= last:
+				bad = fmt.Errorf("%w: index posting %x repeats seq %d", ErrCorrupt, k, seq)
+			case seq >= size:
+				done = true // appended after the head this read is bounded by
+			case seq >= from:
+				seqs, last = append(seqs, seq), seq
+				done = limit > 0 && len(seqs) >= limit
+			}
+			return bad == nil && !done
+		})
+		if err != nil {
+			bad = fmt.Errorf("%w: index posting %x: %v", ErrCorrupt, k, err)
+		}
+		if bad != nil {
+			return nil, closeIter(it, bad)
+		}
 	}
 	return seqs, closeIter(it, it.Error())
 }
 
-// IndexEntries visits every secondary index entry (the x| table) in key
+// IndexEntries visits every secondary index entry (each seq of each
+// posting of the x| table) in key order, and within a posting in seq
 // order, whatever the head says. The key slice is fn's to keep.
 func (l *Log) IndexEntries(fn func(name string, key []byte, seq uint64) error) error {
-	return l.walk(keys.TagIndex, func(k, _ []byte) error {
-		name, key, seq, err := keys.ParseIndex(k)
+	return l.walk(keys.TagIndex, func(k, v []byte) error {
+		name, key, first, err := keys.ParseIndex(k)
 		if err != nil {
 			return fmt.Errorf("%w: index key %x: %v", ErrCorrupt, k, err)
 		}
-		return fn(name, bytes.Clone(key), seq)
+		var ferr error
+		err = keys.Posting(first, v, func(seq uint64) bool {
+			ferr = fn(name, bytes.Clone(key), seq)
+			return ferr == nil
+		})
+		if ferr != nil {
+			return ferr
+		}
+		if err != nil {
+			return fmt.Errorf("%w: index posting %x: %v", ErrCorrupt, k, err)
+		}
+		return nil
 	})
 }

@@ -87,3 +87,85 @@ func TestIndexKeyLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestByIndexPostings: keys shared by many records of one Append (a kind on
+// every record, a key listed twice by one entry) are stored as one posting
+// per Append; reads start anywhere inside a posting, stop at the limit, and
+// see only records below the published head.
+func TestByIndexPostings(t *testing.T) {
+	l, _ := openMem(t)
+	withKind := func(from, n int) []ledger.Entry {
+		es := testEntries(from, n)
+		for i := range es {
+			es[i].Index = append(es[i].Index,
+				ledger.IndexKey{Name: "kind", Key: []byte("sale")},
+				ledger.IndexKey{Name: "kind", Key: []byte("sale")}, // listed twice
+			)
+		}
+		return es
+	}
+	all := func(from, to uint64) []uint64 {
+		var s []uint64
+		for i := from; i < to; i++ {
+			s = append(s, i)
+		}
+		return s
+	}
+	mustAppend(t, l, withKind(0, 100))
+	mustAppend(t, l, withKind(100, 1))
+	mustAppend(t, l, withKind(101, 99))
+	for _, tc := range []struct {
+		from  uint64
+		limit int
+		want  []uint64
+	}{
+		{0, 0, all(0, 200)},
+		{57, 0, all(57, 200)},
+		{57, 5, all(57, 62)},
+		{99, 3, all(99, 102)},
+		{100, 1, all(100, 101)},
+		{150, 0, all(150, 200)},
+		{199, 0, all(199, 200)},
+		{200, 0, nil},
+	} {
+		got, err := l.ByIndex("kind", []byte("sale"), tc.from, tc.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("from %d limit %d (-want +got):\n%s", tc.from, tc.limit, diff)
+		}
+	}
+	n := 0
+	if err := l.IndexEntries(func(name string, key []byte, seq uint64) error {
+		if name == "kind" {
+			if seq != uint64(n) {
+				t.Fatalf("IndexEntries: kind entry %d is seq %d", n, seq)
+			}
+			n++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 200 {
+		t.Errorf("IndexEntries: %d kind entries, want 200", n)
+	}
+
+	// Handed to the store, not yet durable and published: not visible.
+	p, err := l.AppendAsync(t.Context(), withKind(200, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.ByIndex("kind", []byte("sale"), 195, 0)
+	if err != nil || !cmp.Equal(got, all(195, 200)) {
+		t.Errorf("before Wait: ByIndex = %v, %v; want %v", got, err, all(195, 200))
+	}
+	if _, _, err := p.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	got, err = l.ByIndex("kind", []byte("sale"), 195, 0)
+	if err != nil || !cmp.Equal(got, all(195, 210)) {
+		t.Errorf("after Wait: ByIndex = %v, %v; want %v", got, err, all(195, 210))
+	}
+}

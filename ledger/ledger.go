@@ -196,6 +196,9 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err := l.load(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
+	if !l.readOnly && l.signer != nil {
+		l.startFilter(l.w.head.Size)
+	}
 	h := l.Head()
 	l.logger.Debug("ledger opened", "dir", dir, "origin", origin, "size", h.Size, "read_only", opts.ReadOnly)
 	return l, nil

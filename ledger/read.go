@@ -141,7 +141,8 @@ func (l *Log) LeafHash(seq uint64) (tlog.Hash, error) {
 	if size := l.state.Load().head.Size; seq >= size {
 		return tlog.Hash{}, fmt.Errorf("%w: record %d (log size %d)", ErrNotFound, seq, size)
 	}
-	h, err := l.storedHash(tlog.StoredHashIndex(0, int64(seq)))
+	var h tlog.Hash
+	err := l.recordHashes(seq, func(v []byte) { copy(h[:], v[keys.TreeOff:]) })
 	if errors.Is(err, ErrNotFound) {
 		return h, fmt.Errorf("%w: leaf hash of record %d missing below head", ErrCorrupt, seq)
 	}
@@ -158,22 +159,23 @@ func (l *Log) ChainHash(seq uint64) (tlog.Hash, error) {
 		return tlog.Hash{}, fmt.Errorf("%w: record %d (log size %d)", ErrNotFound, seq, size)
 	}
 	var h tlog.Hash
-	ok, err := l.getHash(keys.Chain(seq), (*[32]byte)(&h))
-	if err == nil && !ok {
-		err = fmt.Errorf("%w: chain hash of record %d missing below head", ErrCorrupt, seq)
+	err := l.recordHashes(seq, func(v []byte) { copy(h[:], v[keys.ChainOff:]) })
+	if errors.Is(err, ErrNotFound) {
+		return h, fmt.Errorf("%w: chain hash of record %d missing below head", ErrCorrupt, seq)
 	}
 	return h, err
 }
 
-// StoredHash returns the tree hash stored at tlog storage index index (the
-// t| table), or ErrNotFound. Unlike the reads above it is not bounded by the
-// head: it reports what the store holds.
+// StoredHash returns the tree hash stored at tlog storage index index (kept
+// in the c| entry of the record that completed it, see keys.TreeSlot), or
+// ErrNotFound. Unlike the reads above it is not bounded by the head: it
+// reports what the store holds.
 func (l *Log) StoredHash(index int64) (tlog.Hash, error) {
 	if err := l.acquire(); err != nil {
 		return tlog.Hash{}, err
 	}
 	defer l.release()
-	if index < 0 {
+	if index < 0 || index >= tlog.StoredHashCount(MaxSeq+1) {
 		return tlog.Hash{}, fmt.Errorf("%w: stored hash index %d", ErrInvalid, index)
 	}
 	return l.storedHash(index)
@@ -189,14 +191,40 @@ func (l *Log) Checkpoints(fn func(size uint64, note []byte) error) error {
 	return l.walkU64(keys.TagCheckpoint, func(n uint64, v []byte) error { return fn(n, v) })
 }
 
-// ChainEntries visits every chain hash (the c| table).
+// ChainEntries visits every chain hash (the first hash of each c| value).
+// A value too short to hold one is passed as it is.
 func (l *Log) ChainEntries(fn func(seq uint64, h []byte) error) error {
-	return l.walkU64(keys.TagChain, fn)
+	return l.walkU64(keys.TagChain, func(seq uint64, v []byte) error {
+		n := min(len(v), keys.TreeOff)
+		return fn(seq, v[:n:n])
+	})
 }
 
-// TreeEntries visits every stored tree hash (the t| table).
+// TreeEntries visits every stored tree hash, in storage index order: the
+// hashes after the chain hash in each c| value, at the indexes tlog gives
+// the record's levels (keys.TreeSlot). A value of the wrong length still
+// yields each of its record's levels, so that the audit can name them:
+// those it is too short for come out short (or empty), and bytes beyond the
+// last level stay with the last.
 func (l *Log) TreeEntries(fn func(index int64, h []byte) error) error {
-	return l.walkU64(keys.TagTree, func(n uint64, v []byte) error { return fn(int64(n), v) })
+	return l.walkU64(keys.TagChain, func(seq uint64, v []byte) error {
+		if seq > MaxSeq {
+			return fmt.Errorf("%w: table %q: record %d beyond the largest sequence number", ErrCorrupt, keys.TagChain, seq)
+		}
+		base := tlog.StoredHashIndex(0, int64(seq))
+		levels := keys.TreeLevels(seq)
+		for lv := range levels {
+			lo := min(len(v), keys.TreeOff+lv*keys.HashSize)
+			hi := min(len(v), lo+keys.HashSize)
+			if lv == levels-1 {
+				hi = len(v)
+			}
+			if err := fn(base+int64(lv), v[lo:hi:hi]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // DedupeEntries visits every dedupe entry (the d| table).

@@ -160,14 +160,36 @@ func TestRawTables(t *testing.T) {
 		t.Errorf("ChainEntries: %d entries, %v", len(chainSeqs), err)
 	}
 
+	// The stored hashes tlog computes from the records themselves.
+	want := map[int64]tlog.Hash{}
+	reader := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		hs := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			hs[i] = want[x]
+		}
+		return hs, nil
+	})
+	for seq := range int64(n) {
+		rec, err := l.RecordBytes(uint64(seq))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs, err := tlog.StoredHashes(seq, rec, reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, h := range hs {
+			want[tlog.StoredHashIndex(0, seq)+int64(i)] = h
+		}
+	}
 	var treeN int64
 	err = l.TreeEntries(func(index int64, h []byte) error {
 		if index != treeN {
 			t.Errorf("tree entry %d where %d belongs", index, treeN)
 		}
 		got, _ := l.StoredHash(index)
-		if !bytes.Equal(h, got[:]) {
-			t.Errorf("tree entry %d differs from StoredHash", index)
+		if w := want[index]; !bytes.Equal(h, got[:]) || !bytes.Equal(h, w[:]) {
+			t.Errorf("tree entry %d: %x, StoredHash %x, tlog %x", index, h, got, w)
 		}
 		treeN++
 		return nil

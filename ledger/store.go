@@ -13,9 +13,23 @@ import (
 // storeDir is the Pebble directory inside a log's directory.
 const storeDir = "pebble"
 
+// Memtables: their size and how many may exist before writes stop.
+const (
+	memTableSize = 32 << 20
+	memTables    = 2
+)
+
 // pebbleOptions are the store's Pebble options, shared with BenchRawPebble
 // so the baseline runs on the same engine configuration.
 func pebbleOptions(fs vfs.FS, cacheSize int64, logger *slog.Logger, readOnly bool) *pebble.Options {
+	// Pebble charges its memtables to the block cache (Cache.Reserve): with
+	// only cacheSize, two full memtables would take all of a 64 MiB cache
+	// and every read, the dedupe lookups of Append included, would miss. A
+	// writable store gives them their own room on top; a read-only one has
+	// memtables only for the WAL it replays at Open.
+	if !readOnly {
+		cacheSize += memTables * memTableSize
+	}
 	o := &pebble.Options{
 		FS:                 fs,
 		CacheSize:          cacheSize,
@@ -23,14 +37,25 @@ func pebbleOptions(fs vfs.FS, cacheSize int64, logger *slog.Logger, readOnly boo
 		ReadOnly:           readOnly,
 		ErrorIfNotExists:   readOnly,
 		Logger:             pebbleLogger{logger},
-		// Larger memtables than Pebble's 4 MiB default: an append writes
-		// about six keys per record, and fewer, larger flushes keep L0 small.
-		// Two of them (the default stop-writes threshold) bound memory.
-		MemTableSize: 32 << 20,
+		// Larger memtables than Pebble's 4 MiB default: fewer, larger
+		// flushes keep L0 small. Two of them bound memory.
+		MemTableSize:                memTableSize,
+		MemTableStopWritesThreshold: memTables,
+		// Compact L0 once it holds eight sublevels (flushes), not Pebble's
+		// four. The dedupe table (keyed by digest) and index keys shared by
+		// many records are spread over the whole key range, so every
+		// compaction out of L0 rewrites them where they overlap the level
+		// below: merging twice as many flushes at a time halves that
+		// rewriting, the largest part of the store's work while appending.
+		// Reads cost a little more (more sublevels to look in); Append's
+		// dedupe lookups mostly do not reach the store (digestFilter).
+		L0CompactionThreshold: 8,
+		L0StopWritesThreshold: 24,
 	}
 	// Bloom filters on every level, L0 included (Pebble's default has none
 	// there): most dedupe lookups are for digests the log has never seen,
-	// and a filter answers those without reading a data block.
+	// and a filter answers those without reading a data block. (L6's are
+	// read only by iterators that ask, as the dedupe lookup does.)
 	for i := range o.Levels {
 		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
@@ -70,23 +95,6 @@ func (l *Log) get(key []byte) (v []byte, ok bool, err error) {
 	}
 	v = append([]byte(nil), val...)
 	return v, true, closer.Close()
-}
-
-// getHash reads a 32-byte value into h, or reports ok=false if key is absent.
-func (l *Log) getHash(key []byte, h *[32]byte) (ok bool, err error) {
-	val, closer, err := l.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("ledger: read %x: %w", key, err)
-	}
-	defer closer.Close()
-	if len(val) != len(h) {
-		return false, fmt.Errorf("%w: value at %x is %d bytes, want %d", ErrCorrupt, key, len(val), len(h))
-	}
-	copy(h[:], val)
-	return true, nil
 }
 
 // lastKey returns the greatest key with the given one-byte table tag.

@@ -15,9 +15,10 @@ import (
 )
 
 // Storage glue for the Merkle tree. All tree arithmetic is tlog's; this file
-// only says where its stored hashes live: in Pebble under t|index, with a
-// small in-memory right edge for the writer and a fixed-size cache of the
-// upper levels for readers.
+// only says where its stored hashes live: in Pebble, in the c| value of the
+// record that completed them (keys.TreeSlot), with a small in-memory right
+// edge for the writer and a fixed-size cache of the upper levels for
+// readers.
 
 // rightEdge holds, for each level of the tree, the most recently completed
 // node: its storage index and hash. These are exactly the hashes tlog asks
@@ -54,13 +55,12 @@ func (l *Log) loadEdge(size uint64) error {
 	l.w.edge = rightEdge{}
 	for lv := 0; lv < 64 && size>>uint(lv) > 0; lv++ {
 		idx := tlog.StoredHashIndex(lv, int64(size>>uint(lv))-1)
-		var h tlog.Hash
-		ok, err := l.getHash(keys.Tree(idx), (*[32]byte)(&h))
+		h, err := l.storedHash(idx)
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("%w: stored tree hash %d (level %d) missing for size %d", ErrCorrupt, idx, lv, size)
+		}
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return fmt.Errorf("%w: stored tree hash %d (level %d) missing for size %d", ErrCorrupt, idx, lv, size)
 		}
 		l.w.edge.set(lv, idx, h)
 	}
@@ -89,7 +89,7 @@ func (l *Log) readEdge(indexes []int64) ([]tlog.Hash, error) {
 // readStore is the readers' tlog.HashReader over committed hashes: the
 // upper-level cache, then Pebble. The hashes the cache lacks are read with
 // one iterator, seeking forward through them in key order: a proof's
-// lower-level hashes lie close together in the t| table, and one iterator
+// lower-level hashes lie close together in the c| table, and one iterator
 // reuses its position and open tables where a Get per hash would start over.
 func (l *Log) readStore(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
@@ -105,9 +105,11 @@ func (l *Log) readStore(indexes []int64) ([]tlog.Hash, error) {
 		return out, nil
 	}
 	slices.SortFunc(miss, func(a, b int) int { return cmp.Compare(indexes[a], indexes[b]) })
+	first, _ := keys.TreeSlot(indexes[miss[0]])
+	last, _ := keys.TreeSlot(indexes[miss[len(miss)-1]])
 	it, err := l.db.NewIter(&pebble.IterOptions{
-		LowerBound: keys.Tree(indexes[miss[0]]),
-		UpperBound: keys.Tree(indexes[miss[len(miss)-1]] + 1),
+		LowerBound: keys.Chain(first),
+		UpperBound: keys.Chain(last + 1),
 	})
 	if err != nil {
 		return nil, err
@@ -115,18 +117,20 @@ func (l *Log) readStore(indexes []int64) ([]tlog.Hash, error) {
 	minLevel := l.cache.minLevel(l.state.Load().head.Size)
 	var kb [9]byte
 	for _, i := range miss {
-		key := keys.AppendTree(kb[:0], indexes[i])
-		if !it.SeekGE(key) || !bytes.Equal(it.Key(), key) {
-			return nil, closeIter(it, errors.Join(it.Error(), fmt.Errorf("%w: stored tree hash %d missing", ErrCorrupt, indexes[i])))
+		seq, off := keys.TreeSlot(indexes[i])
+		key := keys.AppendChain(kb[:0], seq)
+		// Indexes of one record are neighbours: stay on its key if there.
+		if !(it.Valid() && bytes.Equal(it.Key(), key)) && (!it.SeekGE(key) || !bytes.Equal(it.Key(), key)) {
+			return nil, closeIter(it, errors.Join(it.Error(), fmt.Errorf("%w: stored tree hash %d (hashes of record %d) missing", ErrCorrupt, indexes[i], seq)))
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return nil, closeIter(it, err)
 		}
-		if len(v) != tlog.HashSize {
-			return nil, closeIter(it, fmt.Errorf("%w: stored tree hash %d is %d bytes", ErrCorrupt, indexes[i], len(v)))
+		if len(v) != keys.HashesLen(seq) {
+			return nil, closeIter(it, fmt.Errorf("%w: hashes of record %d are %d bytes, want %d", ErrCorrupt, seq, len(v), keys.HashesLen(seq)))
 		}
-		copy(out[i][:], v)
+		copy(out[i][:], v[off:])
 		if level, _ := tlog.SplitStoredHashIndex(indexes[i]); level >= minLevel {
 			l.cache.put(indexes[i], out[i])
 		}
@@ -172,15 +176,34 @@ func (c *upperCache) minLevel(size uint64) int {
 	return max(0, bits.Len64(size)-(upperCacheBits-1))
 }
 
-// storedHash reads one committed stored hash.
+// storedHash reads one stored hash, or reports ErrNotFound.
 func (l *Log) storedHash(idx int64) (tlog.Hash, error) {
 	var h tlog.Hash
-	ok, err := l.getHash(keys.Tree(idx), (*[32]byte)(&h))
+	seq, off := keys.TreeSlot(idx)
+	err := l.recordHashes(seq, func(v []byte) { copy(h[:], v[off:]) })
+	if errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("%w: stored tree hash %d", ErrNotFound, idx)
+	}
+	return h, err
+}
+
+// recordHashes calls fn with the c| value of record seq, checked to be
+// keys.HashesLen(seq) bytes (ErrCorrupt if not), or reports ErrNotFound.
+// The value is valid only during fn.
+func (l *Log) recordHashes(seq uint64, fn func(v []byte)) error {
+	var kb [9]byte
+	key := keys.AppendChain(kb[:0], seq)
+	v, closer, err := l.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return fmt.Errorf("%w: hashes of record %d", ErrNotFound, seq)
+	}
 	if err != nil {
-		return h, err
+		return fmt.Errorf("ledger: read %x: %w", key, err)
 	}
-	if !ok {
-		return h, fmt.Errorf("%w: stored tree hash %d", ErrNotFound, idx)
+	defer closer.Close()
+	if len(v) != keys.HashesLen(seq) {
+		return fmt.Errorf("%w: hashes of record %d are %d bytes, want %d", ErrCorrupt, seq, len(v), keys.HashesLen(seq))
 	}
-	return h, nil
+	fn(v)
+	return nil
 }

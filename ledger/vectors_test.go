@@ -25,7 +25,6 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/tally-ledger/tally/internal/keys"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -213,16 +212,12 @@ func vectorLog(t *testing.T) (*Log, [][]byte) {
 	start := 0
 	for _, end := range []int{1, 3, 8} { // batch boundaries
 		batch := l.db.NewBatch()
-		l.w.tree = l.w.tree[:0]
+		l.w.hashes = l.w.hashes[:0]
 		for i := start; i < end; i++ {
-			if err := l.addLeaf(uint64(i), tlog.RecordHash(leaves[i])); err != nil {
-				t.Fatal(err)
-			}
+			l.w.addHashes(uint64(i), tlog.RecordHash(leaves[i]), tlog.Hash{})
 		}
-		for _, h := range l.w.tree {
-			if err := batch.Set(keys.Tree(h.index), h.hash[:], nil); err != nil {
-				t.Fatal(err)
-			}
+		if err := l.w.putHashes(batch, uint64(start), uint64(end)); err != nil {
+			t.Fatal(err)
 		}
 		if err := batch.Commit(pebble.Sync); err != nil {
 			t.Fatal(err)

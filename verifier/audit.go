@@ -32,11 +32,11 @@ import (
 // internal/keys) plus the head state.
 const (
 	TableRecord     = "record"     // e|seq
-	TableTree       = "tree"       // t|index
-	TableChain      = "chain"      // c|seq
+	TableTree       = "tree"       // c|seq, after the chain hash: stored tree hashes by tlog index
+	TableChain      = "chain"      // c|seq, first hash
 	TableCheckpoint = "checkpoint" // k|size
 	TableDedupe     = "dedupe"     // d|digest
-	TableIndex      = "index"      // x|name|key|seq
+	TableIndex      = "index"      // x|name|key|seq, postings
 	TableHead       = "head"       // m|head
 )
 
@@ -650,7 +650,7 @@ func chainHash(prev, leaf tlog.Hash) tlog.Hash {
 }
 
 // treeAt returns the stored tree hash at index i. Indexes are asked for in
-// increasing order, so the t| table is read in one forward scan.
+// increasing order, so the tree hashes are read in one forward scan.
 func (a *auditor) treeAt(i int64) stored {
 	c := a.tree
 	for c.ok && c.cur.index < i {

@@ -149,6 +149,39 @@ func tamperResign(t *testing.T, dir string, size uint64, root tlog.Hash) []byte 
 
 func tamperSeq(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
+// tamperUnindex takes seq out of the index posting of (name, key) that
+// holds it (see keys.Index): the posting is rewritten without it, under
+// the key of its new first seq.
+func tamperUnindex(t *testing.T, db *pebble.DB, b *pebble.Batch, name string, key []byte, seq uint64) {
+	t.Helper()
+	prefix := keys.IndexPrefix(name, key)
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: keys.UpperBound(prefix)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	if !it.SeekLT(keys.Index(name, key, seq+1)) {
+		t.Fatalf("no posting of %s=%q at or before seq %d", name, key, seq)
+	}
+	first := binary.BigEndian.Uint64(it.Key()[len(prefix):])
+	var rest []uint64
+	found := false
+	if err := keys.Posting(first, it.Value(), func(s uint64) bool {
+		if s == seq {
+			found = true
+		} else {
+			rest = append(rest, s)
+		}
+		return true
+	}); err != nil || !found {
+		t.Fatalf("posting of %s=%q at %d: seq %d not in it (%v)", name, key, first, seq, err)
+	}
+	tamperDel(t, b, bytes.Clone(it.Key()))
+	if len(rest) > 0 {
+		tamperSet(t, b, keys.Index(name, key, rest[0]), keys.AppendPosting(nil, rest))
+	}
+}
+
 func TestTamperUntouchedPasses(t *testing.T) {
 	l := openAuditLog(t, tamperTemplate(t))
 	rep, err := verifier.Audit(t.Context(), l, verifier.AuditOptions{})
@@ -163,10 +196,16 @@ func TestTamperUntouchedPasses(t *testing.T) {
 func TestTamper(t *testing.T) {
 	const victim = 100
 	template := tamperTemplate(t)
-	// Where record 100's leaf hash and a level-3 tree hash completed by
-	// record 103 (covering records 96…103) are stored.
+	// Record 100's leaf hash and a level-3 tree hash completed by record 103
+	// (covering records 96…103): their tlog storage indexes, and where each
+	// lives in its record's c| value (chain hash, then the tree hashes).
 	leafIndex := tlog.StoredHashIndex(0, victim)
 	level3Index := tlog.StoredHashIndex(3, 103>>3)
+	leafSeq, leafOff := keys.TreeSlot(leafIndex)
+	level3Seq, level3Off := keys.TreeSlot(level3Index)
+	if leafSeq != victim || level3Seq != 103 {
+		t.Fatalf("TreeSlot puts the leaf hash with record %d and the level-3 hash with %d", leafSeq, level3Seq)
+	}
 
 	type want struct {
 		table     string
@@ -226,55 +265,68 @@ func TestTamper(t *testing.T) {
 		{
 			name: "tree: a leaf hash",
 			change: func(t *testing.T, dir string, db *pebble.DB, b *pebble.Batch) {
-				k := keys.Tree(leafIndex)
-				tamperSet(t, b, k, tamperFlip(tamperGet(t, db, k), 7))
+				k := keys.Chain(leafSeq)
+				tamperSet(t, b, k, tamperFlip(tamperGet(t, db, k), leafOff+7))
 			},
 			want: want{table: verifier.TableTree, seq: auditPtr(uint64(victim)), treeIndex: auditPtr(leafIndex), what: "tree hash (level 0) stored", count: 1},
 		},
 		{
 			name: "tree: an inner hash",
 			change: func(t *testing.T, dir string, db *pebble.DB, b *pebble.Batch) {
-				k := keys.Tree(level3Index)
-				tamperSet(t, b, k, tamperFlip(tamperGet(t, db, k), 31))
+				k := keys.Chain(level3Seq)
+				tamperSet(t, b, k, tamperFlip(tamperGet(t, db, k), level3Off+31))
 			},
 			want: want{table: verifier.TableTree, seq: auditPtr(uint64(103)), treeIndex: auditPtr(level3Index), what: "tree hash (level 3) stored", count: 1},
 		},
 		{
-			name: "tree: a hash deleted",
+			name: "tree: the last hash cut short",
 			change: func(t *testing.T, dir string, db *pebble.DB, b *pebble.Batch) {
-				tamperDel(t, b, keys.Tree(leafIndex))
+				k := keys.Chain(level3Seq)
+				v := tamperGet(t, db, k)
+				tamperSet(t, b, k, v[:len(v)-1])
 			},
-			want: want{table: verifier.TableTree, seq: auditPtr(uint64(victim)), treeIndex: auditPtr(leafIndex), what: "missing", count: 1},
+			want: want{table: verifier.TableTree, seq: auditPtr(uint64(103)), treeIndex: auditPtr(level3Index), what: "tree hash (level 3) malformed", count: 1},
+		},
+		{
+			name: "tree: a hash too many",
+			change: func(t *testing.T, dir string, db *pebble.DB, b *pebble.Batch) {
+				k := keys.Chain(leafSeq)
+				v := tamperGet(t, db, k)
+				tamperSet(t, b, k, append(v, v[leafOff:]...))
+			},
+			want: want{table: verifier.TableTree, seq: auditPtr(uint64(victim)), treeIndex: auditPtr(leafIndex), what: "tree hash (level 0) malformed", count: 1},
 		},
 		{
 			name: "chain: a hash",
 			change: func(t *testing.T, dir string, db *pebble.DB, b *pebble.Batch) {
 				k := keys.Chain(victim)
-				tamperSet(t, b, k, tamperFlip(tamperGet(t, db, k), 0))
+				tamperSet(t, b, k, tamperFlip(tamperGet(t, db, k), keys.ChainOff))
 			},
 			want: want{table: verifier.TableChain, seq: auditPtr(uint64(victim)), what: "chain hash stored", count: 1},
 		},
 		{
-			name: "chain: a hash deleted",
+			// The chain hash and the record's tree hashes share one key:
+			// deleting it loses both, and each is named.
+			name: "chain: the record's hashes deleted",
 			change: func(t *testing.T, dir string, db *pebble.DB, b *pebble.Batch) {
 				tamperDel(t, b, keys.Chain(victim))
 			},
-			want: want{table: verifier.TableChain, seq: auditPtr(uint64(victim)), what: "chain hash missing", count: 1},
+			want: want{table: verifier.TableTree, seq: auditPtr(uint64(victim)), treeIndex: auditPtr(leafIndex), what: "tree hash (level 0) missing", count: 2},
 		},
 		{
-			name: "chain: a hash truncated",
+			name: "chain: the record's hashes truncated into the chain hash",
 			change: func(t *testing.T, dir string, db *pebble.DB, b *pebble.Batch) {
 				k := keys.Chain(victim)
 				tamperSet(t, b, k, tamperGet(t, db, k)[:31])
 			},
-			want: want{table: verifier.TableChain, seq: auditPtr(uint64(victim)), what: "malformed", count: 1},
+			want: want{table: verifier.TableTree, seq: auditPtr(uint64(victim)), treeIndex: auditPtr(leafIndex), what: "tree hash (level 0) malformed", count: 2},
 		},
 		{
 			name: "index: entry moved to another record",
 			change: func(t *testing.T, dir string, db *pebble.DB, b *pebble.Batch) {
 				party := tamperIndexKey(t, victim, schemas.TermParty)
-				tamperDel(t, b, keys.Index(schemas.TermParty, party, victim))
-				tamperSet(t, b, keys.Index(schemas.TermParty, party, victim+1), nil)
+				tamperUnindex(t, db, b, schemas.TermParty, party, victim)
+				tamperSet(t, b, keys.Index(schemas.TermParty, party, victim+1), nil) // a posting of one
 			},
 			want: want{table: verifier.TableIndex, seq: auditPtr(uint64(victim)), what: "index entry missing", count: 2},
 		},
@@ -282,10 +334,24 @@ func TestTamper(t *testing.T) {
 			name: "index: a byte of the key changed",
 			change: func(t *testing.T, dir string, db *pebble.DB, b *pebble.Batch) {
 				lot := tamperIndexKey(t, victim, schemas.TermLot)
-				tamperDel(t, b, keys.Index(schemas.TermLot, lot, victim))
+				tamperUnindex(t, db, b, schemas.TermLot, lot, victim)
 				tamperSet(t, b, keys.Index(schemas.TermLot, tamperFlip(lot, 0), victim), nil)
 			},
 			want: want{table: verifier.TableIndex, seq: auditPtr(uint64(victim)), count: 2},
+		},
+		{
+			name: "index: a posting that does not decode",
+			change: func(t *testing.T, dir string, db *pebble.DB, b *pebble.Batch) {
+				// Records 100…103 share their lot, in one posting keyed by 100.
+				lot := tamperIndexKey(t, victim, schemas.TermLot)
+				k := keys.Index(schemas.TermLot, lot, victim)
+				if v := tamperGet(t, db, k); len(v) != 3 {
+					t.Fatalf("posting of %q at %d: %x, want three more seqs", lot, victim, v)
+				}
+				tamperSet(t, b, k, []byte{0x80})
+			},
+			// The key still says 100; the seqs after it are lost.
+			want: want{table: verifier.TableIndex, seq: auditPtr(uint64(victim + 1)), what: "index entry missing", count: 4},
 		},
 		{
 			name: "index: an entry added",

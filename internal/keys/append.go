@@ -15,10 +15,7 @@ func appendU64(dst []byte, tag byte, n uint64) []byte {
 // AppendRecord appends the key of record seq (see [Record]).
 func AppendRecord(dst []byte, seq uint64) []byte { return appendU64(dst, TagRecord, seq) }
 
-// AppendTree appends the key of stored tree hash i (see [Tree]).
-func AppendTree(dst []byte, i int64) []byte { return appendU64(dst, TagTree, uint64(i)) }
-
-// AppendChain appends the key of the chain hash of record seq (see [Chain]).
+// AppendChain appends the key of the hashes of record seq (see [Chain]).
 func AppendChain(dst []byte, seq uint64) []byte { return appendU64(dst, TagChain, seq) }
 
 // AppendCheckpoint appends the key of the checkpoint for size n (see [Checkpoint]).

@@ -9,16 +9,18 @@ package keys
 import (
 	"encoding/binary"
 	"errors"
+	"math/bits"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Table tags.
 const (
 	TagRecord     = 'e' // e|seq → record bytes
-	TagTree       = 't' // t|index → stored tree hash (tlog storage index)
-	TagChain      = 'c' // c|seq → chain hash
+	TagChain      = 'c' // c|seq → chain hash || the stored tree hashes record seq completes
 	TagCheckpoint = 'k' // k|size → signed checkpoint note
 	TagDedupe     = 'd' // d|digest → seq
-	TagIndex      = 'x' // x|len(name)|name|len(key)|key|seq → empty
+	TagIndex      = 'x' // x|len(name)|name|len(key)|key|seq → posting: the further seqs (see [Index])
 	TagMeta       = 'm' // m|name → metadata (head)
 )
 
@@ -27,6 +29,9 @@ var Head = []byte{TagMeta, 'h', 'e', 'a', 'd'}
 
 // ErrMalformed reports a key that does not parse as its table's layout.
 var ErrMalformed = errors.New("keys: malformed key")
+
+// ErrBadPosting reports an index posting value that does not decode.
+var ErrBadPosting = errors.New("keys: malformed index posting")
 
 func u64(tag byte, n uint64) []byte {
 	b := make([]byte, 9)
@@ -38,11 +43,38 @@ func u64(tag byte, n uint64) []byte {
 // Record is the key of the record with sequence number seq.
 func Record(seq uint64) []byte { return u64(TagRecord, seq) }
 
-// Tree is the key of the stored tree hash at tlog storage index i.
-func Tree(i int64) []byte { return u64(TagTree, uint64(i)) }
-
-// Chain is the key of the chain hash of record seq.
+// Chain is the key of the hash entry of record seq: its chain hash, then
+// the tlog stored tree hashes that appending it completed, which tlog
+// numbers StoredHashIndex(0, seq), +1, … (level 0, the leaf hash, first);
+// [HashesLen] bytes in all. Pebble's work in appending grows with the
+// number of keys more than with their bytes, so one key per record holds
+// what would otherwise be a chain key and one or more tree keys.
 func Chain(seq uint64) []byte { return u64(TagChain, seq) }
+
+// Layout of a c| value: the chain hash, then the tree hashes by level, so
+// the record's leaf hash is at TreeOff.
+const (
+	HashSize = tlog.HashSize
+	ChainOff = 0        // offset of the chain hash
+	TreeOff  = HashSize // offset of the level-0 tree hash (the leaf hash)
+)
+
+// TreeLevels is the number of stored tree hashes record seq completes:
+// its leaf and, at each level above, the subtree it closes (1 + the
+// number of trailing one bits of seq).
+func TreeLevels(seq uint64) int { return 1 + bits.TrailingZeros64(seq+1) }
+
+// HashesLen is the length of the c| value of record seq.
+func HashesLen(seq uint64) int { return HashSize * (1 + TreeLevels(seq)) }
+
+// TreeSlot says where the stored tree hash at tlog storage index i lives:
+// in the c| value of record seq, at byte offset off. The hash of level L,
+// node n is completed by record (n+1)·2^L − 1 and stored at
+// tlog.StoredHashIndex(0, that record) + L.
+func TreeSlot(i int64) (seq uint64, off int) {
+	level, n := tlog.SplitStoredHashIndex(i)
+	return uint64(n+1)<<uint(level) - 1, TreeOff + level*HashSize
+}
 
 // Checkpoint is the key of the signed checkpoint for tree size n.
 func Checkpoint(size uint64) []byte { return u64(TagCheckpoint, size) }
@@ -61,13 +93,50 @@ func IndexPrefix(name string, key []byte) []byte {
 	return append(b, key...)
 }
 
-// Index is the key of one secondary index entry.
+// Index is the key of an index posting: the records indexed under (name,
+// key) that one Append wrote, seq being the first of them. Its value
+// holds the others, each as the uvarint difference from the one before
+// (see [AppendPosting]); a posting of one record has an empty value. An
+// Append writes one posting per distinct (name, key) among its records, so
+// a key that many records of a batch share (their kind, a lot) costs the
+// store one entry instead of one per record; postings of one (name, key)
+// never overlap, as Appends take ascending runs of seqs.
 func Index(name string, key []byte, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(IndexPrefix(name, key), seq)
 }
 
-// Seq returns the sequence number or index that ends a one-tag u64 key
-// (record, tree, chain, checkpoint).
+// AppendPosting appends the value of the posting of seqs (ascending and
+// distinct; seqs[0] is in the key) to dst.
+func AppendPosting(dst []byte, seqs []uint64) []byte {
+	for i := 1; i < len(seqs); i++ {
+		dst = binary.AppendUvarint(dst, seqs[i]-seqs[i-1])
+	}
+	return dst
+}
+
+// Posting calls fn with each seq of the posting whose key ends in first
+// and whose value is v, in ascending order, until fn returns false. It
+// reports ErrBadPosting for a value that does not decode to ascending seqs.
+func Posting(first uint64, v []byte, fn func(seq uint64) bool) error {
+	seq := first
+	if !fn(seq) {
+		return nil
+	}
+	for len(v) > 0 {
+		d, n := binary.Uvarint(v)
+		if n <= 0 || d == 0 || seq+d < seq {
+			return ErrBadPosting
+		}
+		v, seq = v[n:], seq+d
+		if !fn(seq) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Seq returns the sequence number that ends a one-tag u64 key (record,
+// chain, checkpoint).
 func Seq(k []byte) (uint64, error) {
 	if len(k) != 9 {
 		return 0, ErrMalformed
