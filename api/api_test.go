@@ -26,7 +26,9 @@ import (
 	"github.com/tally-ledger/tally/api"
 	"github.com/tally-ledger/tally/client"
 	"github.com/tally-ledger/tally/events"
+	"github.com/tally-ledger/tally/internal/provenance"
 	"github.com/tally-ledger/tally/ledger"
+	"github.com/tally-ledger/tally/reference"
 	"github.com/tally-ledger/tally/schemas"
 )
 
@@ -50,6 +52,26 @@ type stack struct {
 
 func newStack(t *testing.T, admit events.Admitter) *stack {
 	t.Helper()
+	s, _ := startStack(t, stackOptions{processor: func(l *ledger.Log) (events.Processor, error) {
+		return &events.LedgerProcessor{Log: l, Admission: admit}, nil
+	}})
+	return s
+}
+
+// stackOptions say how startStack builds its stack.
+type stackOptions struct {
+	// onDisk puts the ledger in a temporary directory instead of memory.
+	onDisk bool
+	// processor is the ingest loop's processor over the ledger.
+	processor func(l *ledger.Log) (events.Processor, error)
+	// provenance serves the score and provenance routes.
+	provenance bool
+}
+
+// startStack starts an embedded NATS server, a ledger, the ingest loop and
+// the API over them, and waits until the loop consumes.
+func startStack(t *testing.T, o stackOptions) (*stack, *provenance.Reader) {
+	t.Helper()
 	log := testLogger()
 	emb, err := events.StartEmbedded(events.EmbeddedOptions{Dir: t.TempDir(), Port: -1, Logger: log})
 	if err != nil {
@@ -61,13 +83,21 @@ func newStack(t *testing.T, admit events.Admitter) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	l, err := ledger.Open("ledger", ledger.Options{FS: vfs.NewMem(), Logger: log, Origin: "tally.test/log"})
+	dir, opts := "ledger", ledger.Options{FS: vfs.NewMem(), Logger: log, Origin: "tally.test/log"}
+	if o.onDisk {
+		dir, opts.FS = t.TempDir(), nil
+	}
+	l, err := ledger.Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
+	proc, err := o.processor(l)
+	if err != nil {
+		t.Fatal(err)
+	}
 	reg := prometheus.NewRegistry()
-	ing, err := events.NewIngester(nc, &events.LedgerProcessor{Log: l, Admission: admit}, events.IngestOptions{
+	ing, err := events.NewIngester(nc, proc, events.IngestOptions{
 		Logger: log, Metrics: events.NewMetrics(reg), PullExpiry: time.Second,
 	})
 	if err != nil {
@@ -77,9 +107,17 @@ func newStack(t *testing.T, admit events.Admitter) *stack {
 	done := make(chan error, 1)
 	go func() { done <- ing.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
+	var r *provenance.Reader
+	if o.provenance {
+		set, err := reference.Bundled()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = provenance.New(l, set)
+	}
 	srv := api.New(api.Deps{
 		Log: l, Publisher: &client.NATS{Conn: nc, PollInterval: 200 * time.Millisecond},
-		Logger: log, Registry: reg, SubmitTimeout: 10 * time.Second,
+		Logger: log, Registry: reg, SubmitTimeout: 10 * time.Second, Provenance: r,
 		Ready: []api.ReadyCheck{
 			{Name: "nats", Check: func(context.Context) error {
 				if !nc.IsConnected() {
@@ -102,7 +140,7 @@ func newStack(t *testing.T, admit events.Admitter) *stack {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return &stack{emb: emb, nc: nc, l: l, srv: srv, ts: ts, key: key}
+	return &stack{emb: emb, nc: nc, l: l, srv: srv, ts: ts, key: key}, r
 }
 
 // party is a signed party.registered statement; id is its party id.

@@ -36,54 +36,9 @@ import (
 // reader.
 func admittedStack(t *testing.T) (*stack, *provenance.Reader) {
 	t.Helper()
-	log := testLogger()
-	emb, err := events.StartEmbedded(events.EmbeddedOptions{Dir: t.TempDir(), Port: -1, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Shutdown)
-	nc, err := events.Connect(events.ConnectOptions{URL: emb.ClientURL(), Logger: log, ReconnectWait: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	l, err := ledger.Open(t.TempDir(), ledger.Options{Logger: log, Origin: "tally.test/log"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	proc, err := events.NewAdmissionProcessor(t.Context(), l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	ing, err := events.NewIngester(nc, proc, events.IngestOptions{Logger: log, Metrics: events.NewMetrics(reg), PullExpiry: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ing.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	set, err := reference.Bundled()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := provenance.New(l, set)
-	srv := api.New(api.Deps{
-		Log: l, Publisher: &client.NATS{Conn: nc, PollInterval: 200 * time.Millisecond},
-		Logger: log, Registry: reg, SubmitTimeout: 10 * time.Second, Provenance: r,
-	})
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	deadline := time.Now().Add(10 * time.Second)
-	for !ing.Running() {
-		if time.Now().After(deadline) {
-			t.Fatal("ingest did not start")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return &stack{emb: emb, nc: nc, l: l, srv: srv, ts: ts}, r
+	return startStack(t, stackOptions{onDisk: true, provenance: true, processor: func(l *ledger.Log) (events.Processor, error) {
+		return events.NewAdmissionProcessor(t.Context(), l)
+	}})
 }
 
 // submit posts every envelope in turn through POST /v1/submissions, as a
