@@ -5,9 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"github.com/tally-ledger/tally/ledger"
 	"github.com/tally-ledger/tally/verifier"
@@ -163,34 +160,12 @@ func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([
 
 	// Receipts are built even if ctx is cancelled meanwhile: the batch is
 	// committed, and answering it now spares every submitter a redelivery.
-	workers := p.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	next := make(chan job)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for jb := range next {
-				if errs[w] != nil {
-					continue
-				}
-				d := decoded[jb.i]
-				r, err := BuildReceipt(p.log, d.Kind, d.Digest, d.Canonical, jb.a, cp)
-				if err != nil {
-					errs[w] = err
-					continue
-				}
-				out[jb.i].Receipt = r
-			}
-		})
-	}
-	for _, jb := range jobs {
-		next <- jb
-	}
-	close(next)
-	wg.Wait()
+	errs := make([]error, len(jobs))
+	parallelFor(len(jobs), p.Workers, func(k int) {
+		jb := jobs[k]
+		d := decoded[jb.i]
+		out[jb.i].Receipt, errs[k] = BuildReceipt(p.log, d.Kind, d.Digest, d.Canonical, jb.a, cp)
+	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -220,25 +195,4 @@ func admissionReasons(v *verifier.Verdict) []Reason {
 		rs = append(rs, r)
 	}
 	return rs
-}
-
-// parallelFor runs fn(i) for i in [0, n) on workers goroutines (0:
-// GOMAXPROCS), the calling one among them.
-func parallelFor(n, workers int, fn func(i int)) {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(workers, n)
-	var next atomic.Int64
-	work := func() {
-		for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-			fn(i)
-		}
-	}
-	var wg sync.WaitGroup
-	for range workers - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"github.com/tally-ledger/tally/ledger"
 	"github.com/tally-ledger/tally/verifier"
@@ -93,7 +91,7 @@ func (p *LedgerProcessor) Process(ctx context.Context, batch []Submission) ([]Ou
 		reasons []Reason
 	}
 	decs := make([]decoded, len(batch))
-	parallel(len(batch), workers, func(i int) { decs[i].d, decs[i].reasons = Decode(batch[i].Data) })
+	parallelFor(len(batch), workers, func(i int) { decs[i].d, decs[i].reasons = Decode(batch[i].Data) })
 
 	vs := make([]verdict, len(batch))
 	var offered []*Candidate
@@ -150,7 +148,7 @@ func (p *LedgerProcessor) Process(ctx context.Context, batch []Submission) ([]Ou
 	// admitted first copies.
 	keys := make([][]ledger.IndexKey, len(vs))
 	keyErrs := make([]error, len(vs))
-	parallel(len(vs), workers, func(i int) {
+	parallelFor(len(vs), workers, func(i int) {
 		if v := &vs[i]; v.cand != nil && v.reasons == nil && first[v.cand.Digest] == i {
 			keys[i], keyErrs[i] = index(v.cand)
 		}
@@ -225,7 +223,7 @@ func (p *LedgerProcessor) Process(ctx context.Context, batch []Submission) ([]Ou
 // time after the commit.
 func (p *LedgerProcessor) receipts(vs []verdict, appended []ledger.Appended, cp ledger.Checkpoint, out []Outcome, workers int) error {
 	errs := make([]error, len(vs))
-	parallel(len(vs), workers, func(i int) {
+	parallelFor(len(vs), workers, func(i int) {
 		v := &vs[i]
 		if v.entry < 0 {
 			return
@@ -233,28 +231,4 @@ func (p *LedgerProcessor) receipts(vs []verdict, appended []ledger.Appended, cp 
 		out[i].Receipt, errs[i] = BuildReceipt(p.Log, v.cand.Kind, v.cand.Digest, v.cand.Canonical, appended[v.entry], cp)
 	})
 	return errors.Join(errs...)
-}
-
-// parallel calls fn(0) … fn(n-1) on up to workers goroutines.
-func parallel(n, workers int, fn func(i int)) {
-	if workers <= 1 || n < 2 {
-		for i := range n {
-			fn(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(workers, n) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
 }
