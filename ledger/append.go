@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -61,27 +60,13 @@ type writer struct {
 
 	filters digestFilters    // in-memory filter over the log's digests
 	first   map[[32]byte]int // digest → index of its first entry in the batch
-	digests []digestRef      // the batch's distinct digests, sorted
+	digests []digestRef      // the batch's distinct digests (sorted if looked up)
 	hashes  []byte           // the batch's c| values, one record after another
-	index   []indexBucket    // the batch's index keys by name (see putIndex)
-	seqs    []uint64         // scratch posting
-	pbuf    []byte           // scratch posting value
+	pbuf    []byte           // the batch's pending block
 	kbuf    []byte           // scratch key
-	vbuf    [8]byte          // scratch seq value
 
 	head     Head          // head after the last batch handed to Pebble (may be ahead of the published one)
 	lastDone chan struct{} // closed when that batch is durable and published
-}
-
-// indexBucket holds a batch's index keys under one name.
-type indexBucket struct {
-	name string
-	refs []indexRef
-}
-
-type indexRef struct {
-	key []byte
-	seq uint64
 }
 
 type digestRef struct {
@@ -111,21 +96,11 @@ func (w *writer) trim() {
 	if cap(w.digests) > maxRetained {
 		w.digests = nil
 	}
-	if cap(w.seqs) > maxRetained {
-		w.seqs, w.pbuf = nil, nil
+	if cap(w.pbuf) > 256*maxRetained {
+		w.pbuf = nil
 	}
 	if cap(w.hashes) > 4*keys.HashSize*maxRetained {
 		w.hashes = nil
-	}
-	for i := range w.index {
-		if cap(w.index[i].refs) > maxRetained {
-			w.index[i].refs = nil
-		}
-		clear(w.index[i].refs) // keep none of the entries' keys alive
-		w.index[i].refs = w.index[i].refs[:0]
-	}
-	if len(w.index) > 64 {
-		w.index = nil
 	}
 }
 
@@ -204,6 +179,12 @@ func (l *Log) AppendAsync(ctx context.Context, entries []Entry) (*Pending, error
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if l.foldAfter > 0 && l.pend.Load().records() > maxPendingFactor*uint64(l.foldAfter) {
+		// The background fold is behind: fold here, before adding more.
+		if err := l.fold(); err != nil {
+			return nil, err
+		}
 	}
 	p := &Pending{l: l, ctx: ctx, out: make([]Appended, len(entries))}
 	l.mu.Lock()
@@ -331,17 +312,11 @@ func (l *Log) prepare(ctx context.Context, entries []Entry, out []Appended, size
 	if err := w.putHashes(b, w.head.Size, head.Size); err != nil {
 		return c, err
 	}
-	for _, d := range w.digests {
-		if d.found {
-			continue
-		}
-		binary.BigEndian.PutUint64(w.vbuf[:], out[d.entry].Seq)
-		w.kbuf = keys.AppendDedupe(w.kbuf[:0], d.digest[:])
-		if err := b.Set(w.kbuf, w.vbuf[:], nil); err != nil {
-			return c, err
-		}
-	}
-	if err := w.putIndex(b, entries, out); err != nil {
+	// The records' digests and index keys: one pending block, folded into
+	// the dedupe and index tables later (see pending.go).
+	added := int(head.Size - w.head.Size)
+	w.pbuf = pendingBlockValue(w.pbuf[:0], entries, out, added)
+	if err := b.Set(keys.Pending(w.head.Size), w.pbuf, nil); err != nil {
 		return c, err
 	}
 
@@ -381,6 +356,10 @@ func (l *Log) prepare(ctx context.Context, entries []Entry, out []Appended, size
 		return c, fmt.Errorf("ledger: commit %d records: %w", head.Size-w.head.Size, err)
 	}
 	applied = true
+	pend := l.pend.Load()
+	blocks := make([]*pendingBlock, len(pend.blocks), len(pend.blocks)+1)
+	copy(blocks, pend.blocks)
+	l.pend.Store(&pendingSet{blocks: append(blocks, &pendingBlock{first: w.head.Size, n: added, raw: bytes.Clone(w.pbuf)})})
 	w.head = head
 	c.batch, c.state, c.done = b, &logState{head: head, cp: cp, hasCP: true}, make(chan struct{})
 	w.lastDone = c.done
@@ -422,6 +401,7 @@ func (l *Log) finish(ctx context.Context, c commit, out []Appended) ([]Appended,
 	}
 	c.batch.Close()
 	l.publish(c.state)
+	l.kickFold()
 	return out, c.state.cp, nil
 }
 
@@ -436,20 +416,31 @@ func (l *Log) publish(st *logState) {
 	}
 }
 
-// findDigests sorts ds by digest and marks those already in the dedupe
-// table. Digests the filter does not hold are new without a look.
-// One iterator serves the rest: seeking it forward through sorted keys
+// findDigests marks the digests of ds already in the log: in a pending
+// block or in the dedupe table. Digests the filter does not hold are new
+// without a look. For the rest, ds is sorted by digest and one iterator
+// serves them all: seeking it forward through sorted keys
 // reuses its open tables and positions, where a Get per digest would set up
 // a fresh iterator each time; SeekPrefixGE consults Pebble's bloom filters,
 // so absent digests rarely touch a data block. Called with l.mu held.
 func (l *Log) findDigests(ds []digestRef, f *digestFilters) error {
-	slices.SortFunc(ds, func(a, b digestRef) int { return bytes.Compare(a.digest[:], b.digest[:]) })
+	pend := l.pend.Load()
 	for i := range ds {
-		ds[i].maybe = f.mayHave(&ds[i].digest)
+		if ds[i].maybe = f.mayHave(&ds[i].digest); !ds[i].maybe {
+			continue
+		}
+		seq, ok, err := pend.lookup(&ds[i].digest)
+		if err != nil {
+			return err
+		}
+		if ok {
+			ds[i].maybe, ds[i].found, ds[i].seq = false, true, seq
+		}
 	}
 	if !slices.ContainsFunc(ds, func(d digestRef) bool { return d.maybe }) {
 		return nil
 	}
+	sortDigests(ds)
 	it, err := l.db.NewIter(&pebble.IterOptions{
 		LowerBound:   []byte{keys.TagDedupe},
 		UpperBound:   []byte{keys.TagDedupe + 1},
@@ -473,9 +464,20 @@ func (l *Log) findDigests(ds []digestRef, f *digestFilters) error {
 		if len(v) != 8 {
 			return closeIter(it, fmt.Errorf("%w: dedupe entry %x is %d bytes, want 8", ErrCorrupt, ds[i].digest, len(v)))
 		}
-		ds[i].found, ds[i].seq = true, binary.BigEndian.Uint64(v)
+		if seq := binary.BigEndian.Uint64(v); seq < pend.first() { // else as Lookup
+			ds[i].found, ds[i].seq = true, seq
+		}
 	}
 	return closeIter(it, it.Error())
+}
+
+// sortDigests sorts ds by digest, comparing the first eight bytes as one
+// number before the rest.
+func sortDigests(ds []digestRef) {
+	slices.SortFunc(ds, func(a, b digestRef) int {
+		return cmp.Or(cmp.Compare(binary.BigEndian.Uint64(a.digest[:8]), binary.BigEndian.Uint64(b.digest[:8])),
+			bytes.Compare(a.digest[8:], b.digest[8:]))
+	})
 }
 
 // original returns the result of record seq, found again as a duplicate.
@@ -553,70 +555,6 @@ func (w *writer) putHashes(b *pebble.Batch, from, to uint64) error {
 			return err
 		}
 		off += n
-	}
-	return nil
-}
-
-// putIndex adds the index postings of the new entries to b: one per
-// distinct (name, key), listing the seqs of the entries that carry it (see
-// keys.Index), in ascending key order. Entries list their keys entry by
-// entry, alternating between names (lot, party, lot, party…); sorted, each
-// name's postings form a run, and Pebble inserts a run of keys that follow
-// one another in next to no time, where each key out of order costs a
-// memtable search. The sort is by name first, with a bucket per name, so
-// that only keys under one name are ever compared.
-func (w *writer) putIndex(b *pebble.Batch, entries []Entry, out []Appended) error {
-	for i := range w.index {
-		w.index[i].refs = w.index[i].refs[:0]
-	}
-	used := 0
-	for i := range entries {
-		if out[i].Duplicate {
-			continue
-		}
-		for j := range entries[i].Index {
-			ix := &entries[i].Index[j]
-			k := 0
-			for k < used && w.index[k].name != ix.Name {
-				k++
-			}
-			if k == used {
-				if used == len(w.index) {
-					w.index = append(w.index, indexBucket{})
-				}
-				w.index[k].name = ix.Name
-				used++
-			}
-			w.index[k].refs = append(w.index[k].refs, indexRef{key: ix.Key, seq: out[i].Seq})
-		}
-	}
-	bs := w.index[:used]
-	// Key order: the name's length (one byte), the name, the key's length
-	// (two bytes), the key, the seq.
-	slices.SortFunc(bs, func(x, y indexBucket) int {
-		return cmp.Or(cmp.Compare(len(x.name), len(y.name)), strings.Compare(x.name, y.name))
-	})
-	for _, bk := range bs {
-		// Refs come in seq order, and each key is sorted already in the
-		// common cases (one key for every record; keys that grow with
-		// seq), which the sort checks in one pass.
-		slices.SortFunc(bk.refs, func(x, y indexRef) int {
-			return cmp.Or(cmp.Compare(len(x.key), len(y.key)), bytes.Compare(x.key, y.key), cmp.Compare(x.seq, y.seq))
-		})
-		for i := 0; i < len(bk.refs); {
-			key := bk.refs[i].key
-			w.seqs = append(w.seqs[:0], bk.refs[i].seq)
-			for i++; i < len(bk.refs) && bytes.Equal(bk.refs[i].key, key); i++ {
-				if s := bk.refs[i].seq; s != w.seqs[len(w.seqs)-1] { // an entry may list a key twice
-					w.seqs = append(w.seqs, s)
-				}
-			}
-			w.kbuf = keys.AppendIndex(w.kbuf[:0], bk.name, key, w.seqs[0])
-			w.pbuf = keys.AppendPosting(w.pbuf[:0], w.seqs)
-			if err := b.Set(w.kbuf, w.pbuf, nil); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }

@@ -146,6 +146,7 @@ func (l *Log) startFilter(size uint64) {
 	fs := &l.w.filters
 	f := newDigestFilter(max(2*size, fs.min))
 	fs.segs = []*digestFilter{f}
+	l.addPendingToFilter()
 	if err := l.acquire(); err != nil {
 		return
 	}

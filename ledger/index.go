@@ -50,6 +50,12 @@ func (l *Log) ByIndex(name string, key []byte, from uint64, limit int) ([]uint64
 	if from >= size {
 		return nil, nil
 	}
+	// The pending set first, then the table: the table holds every record
+	// before the first pending block (a block leaves the set only once its
+	// fold is in the table), and may hold some after it, which come from
+	// the blocks instead.
+	pend := l.pend.Load()
+	tableEnd := min(size, pend.first())
 	prefix := keys.IndexPrefix(name, key)
 	it, err := l.db.NewIter(&pebble.IterOptions{
 		LowerBound: prefix,
@@ -84,8 +90,8 @@ func (l *Log) ByIndex(name string, key []byte, from uint64, limit int) ([]uint64
 			switch {
 			case len(seqs) > 0 && seq <= last:
 				bad = fmt.Errorf("%w: index posting %x repeats seq %d", ErrCorrupt, k, seq)
-			case seq >= size:
-				done = true // appended after the head this read is bounded by
+			case seq >= tableEnd:
+				done = true // pending, or appended after the head this read is bounded by
 			case seq >= from:
 				seqs, last = append(seqs, seq), seq
 				done = limit > 0 && len(seqs) >= limit
@@ -99,20 +105,56 @@ func (l *Log) ByIndex(name string, key []byte, from uint64, limit int) ([]uint64
 			return nil, closeIter(it, bad)
 		}
 	}
-	return seqs, closeIter(it, it.Error())
+	if err := closeIter(it, it.Error()); err != nil {
+		return nil, err
+	}
+	if tableEnd == size || (limit > 0 && len(seqs) >= limit) {
+		return seqs, nil
+	}
+	for _, b := range pend.blocks {
+		if b.first >= size {
+			break
+		}
+		if b.last() <= from {
+			continue
+		}
+		m, err := b.lookups()
+		if err != nil {
+			return nil, err
+		}
+		for _, seq := range m.postings[string(prefix)] {
+			if seq < from || seq >= size {
+				continue
+			}
+			seqs = append(seqs, seq)
+			if limit > 0 && len(seqs) >= limit {
+				return seqs, nil
+			}
+		}
+	}
+	return seqs, nil
 }
 
-// IndexEntries visits every secondary index entry (each seq of each
-// posting of the x| table) in key order, and within a posting in seq
-// order, whatever the head says. The key slice is fn's to keep.
+// IndexEntries visits every secondary index entry, whatever the head
+// says: each seq of each posting of the x| table, in key order and within
+// a posting in seq order, except seqs of pending records (which every
+// read ignores there); then the index keys of the pending blocks,
+// record by record in seq order (each record's distinct keys in the order
+// it listed them). No fold runs meanwhile. The key slice is fn's to keep.
 func (l *Log) IndexEntries(fn func(name string, key []byte, seq uint64) error) error {
-	return l.walk(keys.TagIndex, func(k, v []byte) error {
+	l.foldMu.Lock()
+	defer l.foldMu.Unlock()
+	pend := l.pend.Load()
+	err := l.walk(keys.TagIndex, func(k, v []byte) error {
 		name, key, first, err := keys.ParseIndex(k)
 		if err != nil {
 			return fmt.Errorf("%w: index key %x: %v", ErrCorrupt, k, err)
 		}
 		var ferr error
 		err = keys.Posting(first, v, func(seq uint64) bool {
+			if seq >= pend.first() {
+				return true
+			}
 			ferr = fn(name, bytes.Clone(key), seq)
 			return ferr == nil
 		})
@@ -124,4 +166,8 @@ func (l *Log) IndexEntries(fn func(name string, key []byte, seq uint64) error) e
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return l.pendingIndex(pend, fn)
 }

@@ -13,9 +13,10 @@
 // leaf[n]) with chain[-1] all zero.
 //
 // Durability and order: each Append is one Pebble batch holding the records,
-// chain hashes, stored tree hashes, dedupe and index keys, the checkpoint for
-// the new size and the head, committed with fsync (pebble.Sync) before Append
-// returns. A crash therefore leaves the store at the end of some whole
+// chain hashes, stored tree hashes, their digests and index keys (as one
+// pending block, which a background fold later moves into the sorted dedupe
+// and index tables; see pending.go), the checkpoint for the new size and the
+// head, committed with fsync (pebble.Sync) before Append returns. A crash therefore leaves the store at the end of some whole
 // Append, never between, and a caller that acknowledges a submission only
 // after Append returns never acknowledges something a crash can take back.
 //
@@ -85,6 +86,13 @@ type Options struct {
 	// matches Signer. When set it must also match log.key if both exist.
 	VerifierKey string
 
+	// FoldAfter is how many durable records may wait in pending blocks
+	// before the background fold moves them into the dedupe and index
+	// tables (see Fold); 0 means DefaultFoldAfter. Negative: never fold,
+	// neither in the background nor at Close (tests that need pending
+	// blocks on disk).
+	FoldAfter int
+
 	// NoSync commits without fsync. Only for benchmarks that compare against
 	// a raw store: a log opened with NoSync can lose acknowledged appends on
 	// a crash.
@@ -118,6 +126,19 @@ type Log struct {
 	mu     sync.Mutex
 	failed error // a commit failed: memory may no longer match the store
 	w      writer
+
+	// pend is the pending blocks not yet folded (see pending.go); the
+	// writer adds to its end and the fold removes from its start, each
+	// under mu.
+	pend atomic.Pointer[pendingSet]
+
+	// The fold: foldMu runs one at a time and keeps it out of the raw table
+	// walks; the background loop is kicked by commits and stopped by Close.
+	foldMu    sync.Mutex
+	foldAfter int
+	foldKick  chan struct{}
+	foldStop  chan struct{}
+	foldDone  chan struct{}
 }
 
 // logState is one published snapshot of the log's head.
@@ -192,19 +213,34 @@ func Open(dir string, opts Options) (*Log, error) {
 	if opts.NoSync {
 		l.wopts = pebble.NoSync
 	}
+	l.foldAfter = opts.FoldAfter
+	if l.foldAfter == 0 {
+		l.foldAfter = DefaultFoldAfter
+	}
 	l.w.init(l)
 	if err := l.load(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
+	if err := l.loadPending(l.w.head.Size); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
 	if !l.readOnly && l.signer != nil {
 		l.startFilter(l.w.head.Size)
+		if l.foldAfter > 0 {
+			l.foldKick = make(chan struct{}, 1)
+			l.foldStop = make(chan struct{})
+			l.foldDone = make(chan struct{})
+			go l.foldLoop()
+			l.kickFold()
+		}
 	}
 	h := l.Head()
 	l.logger.Debug("ledger opened", "dir", dir, "origin", origin, "size", h.Size, "read_only", opts.ReadOnly)
 	return l, nil
 }
 
-// Close waits for calls in flight, then closes the store. Calls after Close
+// Close waits for calls in flight, folds what is pending (unless
+// Options.FoldAfter is negative), then closes the store. Calls after Close
 // return ErrClosed. Close must not be called from inside a Scan or other
 // callback of the same Log.
 func (l *Log) Close() error {
@@ -214,7 +250,18 @@ func (l *Log) Close() error {
 	for l.refs.Load() != closedBit {
 		time.Sleep(50 * time.Microsecond)
 	}
-	if err := l.db.Close(); err != nil {
+	var ferr error
+	if l.foldStop != nil {
+		close(l.foldStop)
+		<-l.foldDone
+		l.mu.Lock()
+		failed := l.failed
+		l.mu.Unlock()
+		if failed == nil {
+			ferr = l.fold()
+		}
+	}
+	if err := errors.Join(ferr, l.db.Close()); err != nil {
 		return fmt.Errorf("ledger: close store: %w", err)
 	}
 	return nil

@@ -109,7 +109,17 @@ func (l *Log) Lookup(digest [32]byte) (seq uint64, ok bool, err error) {
 	}
 	defer l.release()
 	size := l.state.Load().head.Size
-	seq, ok, err = l.lookupKey(keys.Dedupe(digest[:]))
+	// The pending blocks first, then the table: a block leaves the pending
+	// set only once its fold is in the table.
+	pend := l.pend.Load()
+	seq, ok, err = pend.lookup(&digest)
+	if err != nil {
+		return 0, false, err
+	}
+	if !ok {
+		seq, ok, err = l.lookupKey(keys.Dedupe(digest[:]))
+		ok = ok && seq < pend.first() // else a fold under way, or a stray entry
+	}
 	if err != nil || !ok || seq >= size {
 		return 0, false, err
 	}
@@ -227,14 +237,27 @@ func (l *Log) TreeEntries(fn func(index int64, h []byte) error) error {
 	})
 }
 
-// DedupeEntries visits every dedupe entry (the d| table).
+// DedupeEntries visits every dedupe entry: those of the d| table for
+// records before the first pending block (as every read, it ignores the
+// table's entries for pending records), then the digests of the pending
+// blocks in seq order. No fold runs meanwhile.
 func (l *Log) DedupeEntries(fn func(digest []byte, seq uint64) error) error {
-	return l.walk(keys.TagDedupe, func(k, v []byte) error {
+	l.foldMu.Lock()
+	defer l.foldMu.Unlock()
+	pend := l.pend.Load()
+	err := l.walk(keys.TagDedupe, func(k, v []byte) error {
 		if len(v) != 8 {
 			return fmt.Errorf("%w: dedupe entry %x is %d bytes, want 8", ErrCorrupt, k[1:], len(v))
 		}
-		return fn(bytes.Clone(k[1:]), binary.BigEndian.Uint64(v))
+		if seq := binary.BigEndian.Uint64(v); seq < pend.first() {
+			return fn(bytes.Clone(k[1:]), seq)
+		}
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return l.pendingDigests(pend, fn)
 }
 
 // walkU64 walks a table keyed by tag|uint64.

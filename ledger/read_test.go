@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -198,39 +199,61 @@ func TestRawTables(t *testing.T) {
 		t.Errorf("TreeEntries: %d entries, want %d (%v)", treeN, tlog.StoredHashCount(n), err)
 	}
 
-	dedupe := map[[32]byte]uint64{}
-	err = l.DedupeEntries(func(digest []byte, seq uint64) error {
-		dedupe[[32]byte(digest)] = seq
-		return nil
-	})
-	if err != nil || len(dedupe) != n {
-		t.Fatalf("DedupeEntries: %d entries, %v", len(dedupe), err)
-	}
-	for i := range n {
-		if seq, ok := dedupe[testEntry(i).Digest]; !ok || seq != uint64(i) {
-			t.Errorf("dedupe entry for %d = %d, %v", i, seq, ok)
-		}
-	}
-
+	// Dedupe and index entries: the same whether they wait in pending
+	// blocks (as after these Appends) or have been folded into their
+	// tables, where the index walk is in key order.
 	type ix struct {
 		name, key string
 		seq       uint64
 	}
-	var got []ix
-	if err := l.IndexEntries(func(name string, key []byte, seq uint64) error {
-		got = append(got, ix{name, string(key), seq})
-		return nil
-	}); err != nil {
-		t.Fatal(err)
+	var wantIx []ix
+	for i := range n {
+		for _, k := range testEntry(i).Index {
+			wantIx = append(wantIx, ix{k.Name, string(k.Key), uint64(i)})
+		}
 	}
-	if len(got) != 2*n {
-		t.Errorf("IndexEntries: %d entries, want %d", len(got), 2*n)
-	}
-	for i := 1; i < len(got); i++ {
-		a := keys.Index(got[i-1].name, []byte(got[i-1].key), got[i-1].seq)
-		b := keys.Index(got[i].name, []byte(got[i].key), got[i].seq)
-		if bytes.Compare(a, b) >= 0 {
-			t.Fatalf("IndexEntries not in key order at %d", i)
+	ixKey := func(e ix) []byte { return keys.Index(e.name, []byte(e.key), e.seq) }
+	for _, folded := range []bool{false, true} {
+		if folded {
+			if err := l.Fold(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dedupe := map[[32]byte]uint64{}
+		err = l.DedupeEntries(func(digest []byte, seq uint64) error {
+			dedupe[[32]byte(digest)] = seq
+			return nil
+		})
+		if err != nil || len(dedupe) != n {
+			t.Fatalf("folded=%v: DedupeEntries: %d entries, %v", folded, len(dedupe), err)
+		}
+		for i := range n {
+			if seq, ok := dedupe[testEntry(i).Digest]; !ok || seq != uint64(i) {
+				t.Errorf("folded=%v: dedupe entry for %d = %d, %v", folded, i, seq, ok)
+			}
+		}
+
+		var got []ix
+		if err := l.IndexEntries(func(name string, key []byte, seq uint64) error {
+			got = append(got, ix{name, string(key), seq})
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if folded {
+			for i := 1; i < len(got); i++ {
+				if bytes.Compare(ixKey(got[i-1]), ixKey(got[i])) >= 0 {
+					t.Fatalf("IndexEntries after the fold not in key order at %d", i)
+				}
+			}
+		}
+		sortIx := func(s []ix) []ix {
+			s = slices.Clone(s)
+			slices.SortFunc(s, func(a, b ix) int { return bytes.Compare(ixKey(a), ixKey(b)) })
+			return s
+		}
+		if diff := cmp.Diff(sortIx(wantIx), sortIx(got), cmp.AllowUnexported(ix{})); diff != "" {
+			t.Errorf("folded=%v: IndexEntries (-want +got):\n%s", folded, diff)
 		}
 	}
 

@@ -64,7 +64,14 @@ func auditEntry(t testing.TB, i int) ledger.Entry {
 // nothing), and returns the number of checkpoints written.
 func buildAuditLog(t testing.TB, dir string, n, batch int) int {
 	t.Helper()
-	l, err := ledger.Open(dir, ledger.Options{Logger: quiet})
+	return buildAuditLogWith(t, dir, n, batch, ledger.Options{})
+}
+
+// buildAuditLogWith is buildAuditLog with Options (their Logger is set).
+func buildAuditLogWith(t testing.TB, dir string, n, batch int, opts ledger.Options) int {
+	t.Helper()
+	opts.Logger = quiet
+	l, err := ledger.Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -116,6 +117,7 @@ flags:`)
 		baseline = fl.Bool("baseline", true, "also run the raw Pebble baseline")
 		data     = fl.String("data", "", "keep the last run's ledger in `DIR` (must not hold one)")
 		tmp      = fl.String("tmp", "", "work `DIR` for scratch stores (default: beside --data, else the temp dir unless it is in memory)")
+		cpuprof  = fl.String("cpuprofile", "", "write a CPU profile of the ledger runs (not the baseline) to `file`")
 	)
 	if err := fl.Parse(args); err != nil {
 		return verifyFlagError(err)
@@ -144,6 +146,13 @@ flags:`)
 	}
 	genSeconds := time.Since(genStart).Seconds()
 
+	var prof *os.File
+	if *cpuprof != "" {
+		if prof, err = os.Create(*cpuprof); err != nil {
+			return err
+		}
+		defer prof.Close()
+	}
 	var all []benchRun
 	for r := range *runs {
 		var run benchRun
@@ -158,7 +167,16 @@ flags:`)
 			}
 			defer sr.close()
 			benchResetPeakRSS()
+			if prof != nil {
+				if err := pprof.StartCPUProfile(prof); err != nil {
+					return err
+				}
+			}
 			res, err := ledger.BenchAppend(ctx, dir, sr.entry, *records, *batch)
+			if prof != nil {
+				pprof.StopCPUProfile()
+				prof = nil // one profile: the first ledger run
+			}
 			if err == nil {
 				err = sr.err
 			}

@@ -166,12 +166,27 @@ func TestVerifyTampered(t *testing.T) {
 			want: "first problem: chain seq 100:",
 		},
 		{
-			// The records of an Append (batches of 16) share one index
-			// posting per key: the kind posting of records 32…47 is keyed
-			// by 32.
+			// The log was folded at Close, in one go: one kind posting,
+			// keyed by seq 0, lists all 300 records.
 			name: "index entries of seqs 32-47 removed",
 			change: func(t *testing.T, db *pebble.DB, b *pebble.Batch) {
-				if err := b.Delete(keys.Index(schemas.TermKind, []byte(verifier.BenchKind), 32), nil); err != nil {
+				k := keys.Index(schemas.TermKind, []byte(verifier.BenchKind), 0)
+				v, closer, err := db.Get(k)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var seqs []uint64
+				err = keys.Posting(0, v, func(seq uint64) bool {
+					if seq < 32 || seq > 47 {
+						seqs = append(seqs, seq)
+					}
+					return true
+				})
+				closer.Close()
+				if err != nil || len(seqs) != 300-16 {
+					t.Fatalf("kind posting: %d seqs kept, %v", len(seqs), err)
+				}
+				if err := b.Set(k, keys.AppendPosting(nil, seqs), nil); err != nil {
 					t.Fatal(err)
 				}
 			},

@@ -21,6 +21,7 @@ const (
 	TagCheckpoint = 'k' // k|size → signed checkpoint note
 	TagDedupe     = 'd' // d|digest → seq
 	TagIndex      = 'x' // x|len(name)|name|len(key)|key|seq → posting: the further seqs (see [Index])
+	TagPending    = 'p' // p|first seq → one Append's digests and index keys, not yet folded into d| and x| (see [Pending])
 	TagMeta       = 'm' // m|name → metadata (head)
 )
 
@@ -78,6 +79,19 @@ func TreeSlot(i int64) (seq uint64, off int) {
 
 // Checkpoint is the key of the signed checkpoint for tree size n.
 func Checkpoint(size uint64) []byte { return u64(TagCheckpoint, size) }
+
+// Pending is the key of the pending block of the Append whose first record
+// is seq: the digests and index keys of its records, written in the
+// Append's own batch. The dedupe (d|) and index (x|) tables are sorted by
+// digest and by key, so an Append's entries land all over them; writing
+// them there one by one would cost the synced batch a memtable search per
+// entry. The block is one key at the end of the p| table instead, and the
+// log moves blocks into d| and x| later, several Appends at a time, in one
+// batch that also deletes them (a fold). At any moment every record's
+// digest and index keys are in exactly one place: its block, or the folded
+// tables. Pending blocks always form a contiguous run of records ending at
+// the head. The value is laid out as [AppendPendingBlock] writes it.
+func Pending(first uint64) []byte { return u64(TagPending, first) }
 
 // Dedupe is the key mapping a submission digest to its sequence number.
 func Dedupe(digest []byte) []byte {

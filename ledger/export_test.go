@@ -1,0 +1,5 @@
+package ledger
+
+// PendingRecords is the number of records whose digests and index keys
+// wait in pending blocks.
+func (l *Log) PendingRecords() uint64 { return l.pend.Load().records() }
