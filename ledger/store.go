@@ -24,12 +24,11 @@ const (
 func pebbleOptions(fs vfs.FS, cacheSize int64, logger *slog.Logger, readOnly bool) *pebble.Options {
 	// Pebble charges its memtables to the block cache (Cache.Reserve): with
 	// only cacheSize, two full memtables would take all of a 64 MiB cache
-	// and every read, the dedupe lookups of Append included, would miss. A
-	// writable store gives them their own room on top; a read-only one has
-	// memtables only for the WAL it replays at Open.
-	if !readOnly {
-		cacheSize += memTables * memTableSize
-	}
+	// and every read, the dedupe lookups of Append included, would miss.
+	// They get their own room on top, read-only stores too: those hold the
+	// WAL they replay at Open in memtables (up to the same two), which would
+	// otherwise leave proofs and audits half the cache.
+	cacheSize += memTables * memTableSize
 	o := &pebble.Options{
 		FS:                 fs,
 		CacheSize:          cacheSize,
