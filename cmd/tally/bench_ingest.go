@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strings"
@@ -65,6 +67,17 @@ type benchIngestResult struct {
 	// (schemas.VerifyBatch, the processor's code), measured in this run.
 	VerifyCeiling float64 `json:"verify_ceiling_events_per_sec"`
 	CeilingRatio  float64 `json:"ratio_to_verify_ceiling"`
+	// TransportCeiling is the same run's envelopes, publishers and ingest
+	// loop on a fresh embedded server whose processor does no work: no
+	// decoding, admission or ledger, each submission answered with a bare
+	// receipt (its digest). What is left is NATS and JetStream — storing
+	// each submission and each receipt, delivering, acknowledging — and
+	// the ingest loop around them: the bound the transport puts on ingest
+	// in this process on this machine. Embedded runs only (--transport).
+	TransportCeiling   float64 `json:"transport_ceiling_events_per_sec,omitempty"`
+	TransportCPUMicros float64 `json:"transport_cpu_us_per_event,omitempty"`
+	TransportP99ms     float64 `json:"transport_p99_ms,omitempty"`
+	TransportRatio     float64 `json:"ratio_to_transport_ceiling,omitempty"`
 	// CPUSeconds is the CPU time (user and system, all threads) this
 	// process spent in the timed part: with everything in one process,
 	// the whole cost of ingest, which other load on the machine does not
@@ -119,6 +132,7 @@ flags:`)
 		cpuprofile = fl.String("cpuprofile", "", "write a CPU profile of the timed part to `file`")
 		tmp        = fl.String("tmp", "", "work `dir` for the ledger and the NATS store (embedded; default the temp dir unless it is in memory)")
 		timeout    = fl.Duration("timeout", benchIngestDefaultTimeout, "give up waiting for receipts after this long")
+		transport  = fl.Bool("transport", true, "embedded only: then measure the transport ceiling (the same run through NATS and the ingest loop with a processor that does no work)")
 	)
 	var nf natsFlags
 	nf.add(fl, "`URL` of the NATS server of a running tally serve (default: run everything in this process)")
@@ -138,6 +152,7 @@ flags:`)
 	// The ledger side, in this process unless --nats names a running one.
 	url := nf.url
 	var metrics *events.Metrics
+	stopLedger := func() {}
 	if url == "" {
 		dir, err := benchWorkDir(*tmp, "")
 		if err != nil {
@@ -155,13 +170,17 @@ flags:`)
 		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan error, 1)
 		go func() { done <- st.Run(runCtx) }()
-		defer func() {
-			stop()
-			if err := <-done; err != nil {
-				log.Error("ingest loop", "err", err)
-			}
-			st.Close()
-		}()
+		var once sync.Once
+		stopLedger = func() {
+			once.Do(func() {
+				stop()
+				if err := <-done; err != nil {
+					log.Error("ingest loop", "err", err)
+				}
+				st.Close()
+			})
+		}
+		defer stopLedger()
 		url = st.URL
 		res.IngestBatchMax = *batch
 		if res.IngestBatchMax == 0 {
@@ -216,6 +235,17 @@ flags:`)
 		if res.Batches > 0 {
 			res.MeanBatch = (after.sum - before.sum) / float64(res.Batches)
 			res.MeanProcessMs = 1000 * (after.seconds - before.seconds) / float64(res.Batches)
+		}
+	}
+	if *transport && res.Mode == "embedded" && res.Rejected == 0 && res.Missing == 0 {
+		stopLedger()
+		var tr benchIngestResult
+		if err := benchTransportCeiling(ctx, w, &tr, *tmp, *batch, *publishers, *rate, *inflight, *timeout, log, stderr); err != nil {
+			return fmt.Errorf("bench ingest: transport ceiling: %w", err)
+		}
+		res.TransportCeiling, res.TransportCPUMicros, res.TransportP99ms = tr.EventsPerSec, tr.CPUMicrosPerEvent, tr.P99ms
+		if tr.EventsPerSec > 0 {
+			res.TransportRatio = res.EventsPerSec / tr.EventsPerSec
 		}
 	}
 	if err := benchWriteJSON(stdout, res); err != nil {
@@ -344,6 +374,94 @@ func newBenchIngestWork(run string, sellers, n int) (*benchIngestWork, error) {
 	w.left.Store(int64(n))
 	w.fin = make(chan struct{})
 	return w, nil
+}
+
+// reset forgets what became of the hops, for another run of the same
+// envelopes.
+func (w *benchIngestWork) reset() {
+	n := len(w.data)
+	w.due, w.got = make([]int64, n), make([]atomic.Int64, n)
+	w.dup, w.rej = make([]atomic.Bool, n), make([]atomic.Bool, n)
+	w.left.Store(int64(n))
+	w.fin = make(chan struct{})
+	w.end.Store(0)
+	w.pubErrs.Store(0)
+	w.pubRetries.Store(0)
+	w.rejShown.Store(0)
+}
+
+// benchTransportCeiling submits w's hops again, as the main run did, to a
+// fresh embedded server and ingest loop whose processor does no work: it
+// answers each submission with a receipt that holds only its digest
+// (looked up by the SHA-256 of the message, computed here), which the
+// loop stores in TALLY_RECEIPTS, publishes on the committed feed and
+// acknowledges exactly as it does real ones. It fills res as the main run
+// fills its own.
+func benchTransportCeiling(ctx context.Context, w *benchIngestWork, res *benchIngestResult, tmp string, batch, publishers int,
+	rate float64, inflight int, timeout time.Duration, log *slog.Logger, stderr io.Writer) error {
+	dir, err := benchWorkDir(tmp, "")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	digestOf := make(map[[32]byte]string, len(w.data))
+	for d, i := range w.index {
+		digestOf[sha256.Sum256(w.data[i])] = d
+	}
+	null := events.ProcessorFunc(func(_ context.Context, subs []events.Submission) ([]events.Outcome, error) {
+		out := make([]events.Outcome, len(subs))
+		for i, s := range subs {
+			d, ok := digestOf[sha256.Sum256(s.Data)]
+			if !ok {
+				return nil, fmt.Errorf("transport ceiling: a submission that is not one of the run's hops")
+			}
+			out[i].Receipt = &events.Receipt{Digest: d, Kind: schemas.KindHopRecorded}
+		}
+		return out, nil
+	})
+	emb, err := events.StartEmbedded(events.EmbeddedOptions{Dir: filepath.Join(dir, "nats"), Port: -1, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer emb.Shutdown()
+	var nf natsFlags
+	connect := func(name string) (*nats.Conn, error) { return nf.connect(emb.ClientURL(), name, log) }
+	nc, err := connect("tally-bench-transport")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	ing, err := events.NewIngester(nc, null, events.IngestOptions{BatchSize: batch, Logger: log})
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- ing.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			log.Error("transport ingest loop", "err", err)
+		}
+	}()
+	rc, err := connect("tally-bench-transport-receipts")
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+
+	w.reset()
+	cpu0 := benchCPUTime()
+	if err := w.submit(ctx, rc, connect, publishers, rate, inflight, timeout, "", stderr); err != nil {
+		return err
+	}
+	res.CPUSeconds = (benchCPUTime() - cpu0).Seconds()
+	res.CPUMicrosPerEvent = 1e6 * res.CPUSeconds / float64(len(w.data))
+	w.fill(res)
+	if res.Rejected > 0 || res.Missing > 0 {
+		return fmt.Errorf("%d rejected, %d without an answer", res.Rejected, res.Missing)
+	}
+	return nil
 }
 
 // benchParallel runs fn(i) for i in [0, n) on every core.

@@ -133,3 +133,31 @@ func TestBenchUsage(t *testing.T) {
 		}
 	}
 }
+
+// bench ingest, embedded: every hop gets a receipt, every figure is there,
+// the transport ceiling included; without it, none of its fields.
+func TestBenchIngest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two embedded NATS servers")
+	}
+	var stdout, stderr bytes.Buffer
+	err := run(t.Context(), []string{"bench", "ingest", "--events", "300", "--publishers", "4", "--sellers", "3", "--tmp", t.TempDir()}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("bench ingest: %v\n%s", err, stderr.String())
+	}
+	m := benchDecodeLine(t, stdout.String())
+	benchPositive(t, m, "seconds", "events_per_sec", "p50_ms", "p99_ms", "verify_ceiling_events_per_sec", "cpu_us_per_event",
+		"transport_ceiling_events_per_sec", "transport_cpu_us_per_event", "transport_p99_ms", "ratio_to_transport_ceiling")
+	if m["mode"] != "embedded" || m["receipts"] != json.Number("300") || m["rejected"] != json.Number("0") || m["missing"] != json.Number("0") {
+		t.Errorf("mode %v, receipts %v, rejected %v, missing %v; want embedded, 300, 0, 0", m["mode"], m["receipts"], m["rejected"], m["missing"])
+	}
+
+	stdout.Reset()
+	if err := run(t.Context(), []string{"bench", "ingest", "--events", "50", "--publishers", "2", "--sellers", "2", "--transport=false", "--tmp", t.TempDir()}, &stdout, &stderr); err != nil {
+		t.Fatalf("bench ingest --transport=false: %v\n%s", err, stderr.String())
+	}
+	m = benchDecodeLine(t, stdout.String())
+	if _, ok := m["transport_ceiling_events_per_sec"]; ok || m["receipts"] != json.Number("50") {
+		t.Errorf("--transport=false: transport ceiling %v, receipts %v", m["transport_ceiling_events_per_sec"], m["receipts"])
+	}
+}
