@@ -82,7 +82,9 @@ func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([
 		}
 		decoded[i] = d
 		candOf[i] = len(cands)
-		cands = append(cands, verifier.Candidate{Envelope: d.Envelope, ReceivedAt: s.ReceivedAt})
+		cands = append(cands, verifier.Candidate{Envelope: d.Envelope, ReceivedAt: s.ReceivedAt, Known: &verifier.Known{
+			Body: d.Payload, Digest: d.Digest, Canonical: d.Canonical, Raw: s.Data,
+		}})
 	}
 
 	vs, err := p.adm.AdmitBatch(ctx, cands)

@@ -19,14 +19,28 @@ func DecodeEvent(e *Envelope) (Event, []Problem) {
 	if e == nil {
 		return nil, []Problem{{Path: "", Rule: "required", Message: "no envelope"}}
 	}
-	kind, ok := KindOf(e.PayloadType)
-	if !ok || !KnownKind(kind) {
-		return nil, []Problem{{Path: "", Rule: "kind", Message: fmt.Sprintf("payloadType %q names no event kind of the vocabulary (want %s<kind>%s with kind one of %v)",
-			clip(e.PayloadType), PayloadTypePrefix, PayloadTypeSuffix, kinds)}}
+	if kind, ok := KindOf(e.PayloadType); !ok || !KnownKind(kind) {
+		return nil, []Problem{kindProblem(e.PayloadType)}
 	}
 	body, err := e.Body()
 	if err != nil {
 		return nil, []Problem{{Path: "", Rule: "base64", Message: "payload must be standard base64 with padding"}}
+	}
+	return DecodeEventPayload(e.PayloadType, body)
+}
+
+func kindProblem(payloadType string) Problem {
+	return Problem{Path: "", Rule: "kind", Message: fmt.Sprintf("payloadType %q names no event kind of the vocabulary (want %s<kind>%s with kind one of %v)",
+		clip(payloadType), PayloadTypePrefix, PayloadTypeSuffix, kinds)}
+}
+
+// DecodeEventPayload is DecodeEvent for a caller that has decoded the
+// envelope's payload already: body is its base64-decoded payload and
+// payloadType its payloadType.
+func DecodeEventPayload(payloadType string, body []byte) (Event, []Problem) {
+	kind, ok := KindOf(payloadType)
+	if !ok || !KnownKind(kind) {
+		return nil, []Problem{kindProblem(payloadType)}
 	}
 	// The common case in one pass: canonical, and its tree built on the way.
 	if tree, ok := scanCanonical(body, true); ok {

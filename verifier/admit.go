@@ -20,6 +20,23 @@ import (
 type Candidate struct {
 	Envelope   schemas.Envelope
 	ReceivedAt time.Time
+
+	// Known, optional, is what a caller that has decoded the envelope
+	// already worked out from it, so that admission does not do it again.
+	Known *Known
+}
+
+// Known is what is known of a candidate's envelope. Every field must be
+// of the Candidate's own Envelope: set it only from that (events.Decode
+// does).
+type Known struct {
+	Body      []byte   // the decoded payload: Envelope.Body()
+	Digest    [32]byte // Envelope.Digest()
+	Canonical []byte   // Envelope.Canonical()
+	// Raw are the bytes schemas.DecodeEnvelope accepted and decoded the
+	// Envelope from. When they equal Canonical, the check that the
+	// canonical form decodes again is known to pass.
+	Raw []byte
 }
 
 // Status is what admission decided about a candidate.

@@ -31,41 +31,51 @@ func TestAdmitRules(t *testing.T) {
 		readJSON(t, file, &spec)
 		for _, tc := range spec.Cases {
 			rulesSeen[tc.Rule] = true
-			t.Run(filepath.Base(file)+"/"+tc.Name, func(t *testing.T) {
-				t.Parallel()
-				al := newAdmitLog(t)
-				b := newSpecBuilder(t, &world)
-				var prelude []verifier.Candidate
-				for _, s := range world.Steps {
-					prelude = append(prelude, b.candidate(s))
+			// Each case twice: as a caller that hands over only the
+			// envelope, and as the ingest path, which has decoded it
+			// already and hands over what it knows (Candidate.Known).
+			for _, known := range []bool{false, true} {
+				name := filepath.Base(file) + "/" + tc.Name
+				if known {
+					name += "/known"
 				}
-				for i, v := range al.submit(t, prelude...) {
-					if v.Status != verifier.Admitted {
-						t.Fatalf("world step %d (%s): %s", i, world.Steps[i].Name, verdictString(v))
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					al := newAdmitLog(t)
+					b := newSpecBuilder(t, &world)
+					b.known = known
+					var prelude []verifier.Candidate
+					for _, s := range world.Steps {
+						prelude = append(prelude, b.candidate(s))
 					}
-				}
-				for i, s := range tc.Steps {
-					if v := al.submit(t, b.candidate(s))[0]; v.Status != verifier.Admitted {
-						t.Fatalf("step %d: %s", i, verdictString(v))
+					for i, v := range al.submit(t, prelude...) {
+						if v.Status != verifier.Admitted {
+							t.Fatalf("world step %d (%s): %s", i, world.Steps[i].Name, verdictString(v))
+						}
 					}
-				}
-				v := al.submit(t, b.candidate(tc.Submit))[0]
-				t.Logf("%s: %v %v", v.Status, v.Problems, v.EnvelopeProblems)
-				if got := v.Status.String(); got != tc.Status {
-					t.Errorf("status %s, want %s (%s)", got, tc.Status, verdictString(v))
-				}
-				if diff := cmp.Diff(tc.Want, refs(v.Problems), cmpopts.EquateEmpty()); diff != "" {
-					t.Errorf("payload problems (-want +got):\n%s\n%v", diff, v.Problems)
-				}
-				if diff := cmp.Diff(tc.WantEnvelope, refs(v.EnvelopeProblems), cmpopts.EquateEmpty()); diff != "" {
-					t.Errorf("envelope problems (-want +got):\n%s\n%v", diff, v.EnvelopeProblems)
-				}
-				for _, p := range append(slices.Clone(v.Problems), v.EnvelopeProblems...) {
-					if p.Message == "" {
-						t.Errorf("problem %s/%s has no message", p.Path, p.Rule)
+					for i, s := range tc.Steps {
+						if v := al.submit(t, b.candidate(s))[0]; v.Status != verifier.Admitted {
+							t.Fatalf("step %d: %s", i, verdictString(v))
+						}
 					}
-				}
-			})
+					v := al.submit(t, b.candidate(tc.Submit))[0]
+					t.Logf("%s: %v %v", v.Status, v.Problems, v.EnvelopeProblems)
+					if got := v.Status.String(); got != tc.Status {
+						t.Errorf("status %s, want %s (%s)", got, tc.Status, verdictString(v))
+					}
+					if diff := cmp.Diff(tc.Want, refs(v.Problems), cmpopts.EquateEmpty()); diff != "" {
+						t.Errorf("payload problems (-want +got):\n%s\n%v", diff, v.Problems)
+					}
+					if diff := cmp.Diff(tc.WantEnvelope, refs(v.EnvelopeProblems), cmpopts.EquateEmpty()); diff != "" {
+						t.Errorf("envelope problems (-want +got):\n%s\n%v", diff, v.EnvelopeProblems)
+					}
+					for _, p := range append(slices.Clone(v.Problems), v.EnvelopeProblems...) {
+						if p.Message == "" {
+							t.Errorf("problem %s/%s has no message", p.Path, p.Rule)
+						}
+					}
+				})
+			}
 		}
 	}
 	// Every admission rule has at least one case in the specification.

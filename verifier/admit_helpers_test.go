@@ -194,6 +194,7 @@ type specBuilder struct {
 	world *specWorld
 	named map[string]schemas.Envelope
 	next  time.Time
+	known bool // hand candidates over with Known, as the ingest path does
 }
 
 func newSpecBuilder(t testing.TB, w *specWorld) *specBuilder {
@@ -253,6 +254,44 @@ func mergePatch(target, patch any) any {
 }
 
 func (b *specBuilder) candidate(s specStep) verifier.Candidate {
+	b.t.Helper()
+	c := b.candidateOf(s)
+	if b.known {
+		c = withKnown(c)
+	}
+	return c
+}
+
+// withKnown returns c as the ingest path hands it over: decoded from its
+// canonical bytes, with what that decoding learnt in Known. An envelope
+// the ingest path would have refused before admission is left as it is.
+func withKnown(c verifier.Candidate) verifier.Candidate {
+	raw, err := c.Envelope.Canonical()
+	if err != nil {
+		return c
+	}
+	env, err := schemas.DecodeEnvelope(raw)
+	if err != nil {
+		return c
+	}
+	body, err := env.Body()
+	if err != nil {
+		return c
+	}
+	digest, err := env.Digest()
+	if err != nil {
+		return c
+	}
+	canon, err := env.Canonical()
+	if err != nil {
+		return c
+	}
+	c.Envelope = env
+	c.Known = &verifier.Known{Body: body, Digest: digest, Canonical: canon, Raw: raw}
+	return c
+}
+
+func (b *specBuilder) candidateOf(s specStep) verifier.Candidate {
 	t := b.t
 	t.Helper()
 	at := b.next

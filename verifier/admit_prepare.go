@@ -1,6 +1,8 @@
 package verifier
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
@@ -45,32 +47,38 @@ func (p *prepared) rejected() bool { return len(p.problems) > 0 || len(p.envProb
 func prepare(c Candidate) *prepared {
 	p := &prepared{c: c}
 	env := &p.c.Envelope
-	body, err := env.Body()
-	if err != nil {
-		p.envProblems = append(p.envProblems, schemas.Problem{Path: "/payload", Rule: "base64", Message: "payload must be standard base64 with padding"})
-		return p
-	}
-	p.pae = schemas.PAE(env.PayloadType, body)
-	if p.digest, err = env.Digest(); err != nil {
-		p.envProblems = append(p.envProblems, schemas.Problem{Path: "/payload", Rule: "base64", Message: err.Error()})
-		return p
+	var body []byte
+	if k := c.Known; k != nil {
+		body, p.digest, p.canonical = k.Body, k.Digest, k.Canonical
+		p.pae = schemas.PAE(env.PayloadType, body)
+	} else {
+		var err error
+		if body, err = env.Body(); err != nil {
+			p.envProblems = append(p.envProblems, schemas.Problem{Path: "/payload", Rule: "base64", Message: "payload must be standard base64 with padding"})
+			return p
+		}
+		p.pae = schemas.PAE(env.PayloadType, body)
+		p.digest = sha256.Sum256(p.pae) // Envelope.Digest
+		if p.canonical, err = env.Canonical(); err != nil {
+			p.hasDigest = true
+			p.envProblems = append(p.envProblems, schemas.Problem{Path: "", Rule: "json", Message: "envelope does not encode as JSON: " + err.Error()})
+			return p
+		}
 	}
 	p.hasDigest = true
-	p.canonical, err = env.Canonical()
-	if err != nil {
-		p.envProblems = append(p.envProblems, schemas.Problem{Path: "", Rule: "json", Message: "envelope does not encode as JSON: " + err.Error()})
-		return p
-	}
 	// What is stored must be what DecodeEnvelope accepts: replicas and
-	// auditors read records back with it.
-	if _, err := schemas.DecodeEnvelope(p.canonical); err != nil {
-		var ee *schemas.EnvelopeError
-		if errors.As(err, &ee) {
-			p.envProblems = append(p.envProblems, ee.Problems...)
-		} else {
-			p.envProblems = append(p.envProblems, schemas.Problem{Path: "", Rule: "envelope", Message: err.Error()})
+	// auditors read records back with it. (Known when it was decoded from
+	// exactly these bytes.)
+	if k := c.Known; k == nil || !bytes.Equal(k.Raw, p.canonical) {
+		if _, err := schemas.DecodeEnvelope(p.canonical); err != nil {
+			var ee *schemas.EnvelopeError
+			if errors.As(err, &ee) {
+				p.envProblems = append(p.envProblems, ee.Problems...)
+			} else {
+				p.envProblems = append(p.envProblems, schemas.Problem{Path: "", Rule: "envelope", Message: err.Error()})
+			}
+			return p
 		}
-		return p
 	}
 	kind, ok := schemas.KindOf(env.PayloadType)
 	if !ok || !schemas.KnownKind(kind) {
@@ -90,7 +98,7 @@ func prepare(c Candidate) *prepared {
 		}
 		p.sigs[i] = sig
 	}
-	ev, problems := schemas.DecodeEvent(env)
+	ev, problems := schemas.DecodeEventPayload(env.PayloadType, body)
 	p.problems = append(p.problems, problems...)
 	if ev == nil || len(problems) > 0 {
 		return p
