@@ -202,15 +202,17 @@ func TestIngestSurvivesSIGKILL(t *testing.T) {
 		})
 	}
 
-	// The kills: at random moments spread over the run (kill k once about
-	// 0.9·k/(killKills+1) of the statements have receipts, give or take,
-	// and some receipts since the last restart), while publishing and
-	// ingest go on.
+	// The kills: at random moments spread over the publishing (kill k once
+	// about 0.9·k/(killKills+1) of the hops have been handed to the
+	// publishers, give or take, and with 50 receipts or more since the last
+	// restart), so that publishing and ingest always go on past the last
+	// one, however fast ingest catches up after a restart.
 	var killedAt []int64
 	for k := range killKills {
 		frac := 0.9 * (float64(k+1) + rand.Float64() - 0.5) / (killKills + 1)
-		want := max(receiptCount.Load()+50, int64(frac*float64(len(all))))
-		for receiptCount.Load() < want && ctx.Err() == nil {
+		wantPub := int64(frac * float64(len(hops)))
+		wantReceipts := receiptCount.Load() + 50
+		for (next.Load() < wantPub || receiptCount.Load() < wantReceipts) && ctx.Err() == nil {
 			time.Sleep(5 * time.Millisecond)
 		}
 		time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
