@@ -105,8 +105,9 @@ func (w *writer) trim() {
 }
 
 // Append appends entries as one Pebble batch, committed with fsync before it
-// returns: the records, their chain hashes, stored tree hashes, dedupe and
-// index keys, a signed checkpoint for the new size and the new head. An
+// returns: the records, their chain hashes, stored tree hashes, their
+// digests and index keys (one pending block, see pending.go), a signed
+// checkpoint for the new size and the new head. An
 // entry whose digest is already in the log, or earlier in entries, is a
 // duplicate: its result carries the original's Seq, Leaf and Chain and
 // nothing is added for it. If every entry is a duplicate nothing is written.
@@ -180,7 +181,7 @@ func (l *Log) AppendAsync(ctx context.Context, entries []Entry) (*Pending, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if l.foldAfter > 0 && l.pend.Load().records() > maxPendingFactor*uint64(l.foldAfter) {
+	if l.foldAfter > 0 && l.pend.Load().overFull(l.foldAfter) {
 		// The background fold is behind: fold here, before adding more.
 		if err := l.fold(); err != nil {
 			return nil, err
@@ -275,7 +276,7 @@ func (l *Log) prepare(ctx context.Context, entries []Entry, out []Appended, size
 	}()
 
 	// The batch is written table by table, each in ascending key order:
-	// records, record hashes, dedupe keys, index keys. Pebble
+	// records, record hashes, the pending block. Pebble
 	// inserts a batch into its memtable in batch order and remembers where
 	// the previous key went, so ascending runs insert in near-constant time
 	// instead of a full skiplist search per key.

@@ -24,9 +24,11 @@ import (
 // every digest it writes (before the batch is handed to Pebble), and the
 // digests written before that are in the d| table, which a background scan
 // adds, reading from iterators opened after the filter was made (entries
-// are never deleted, so each of them sees all of those). Until the scan
-// has finished the filter is not used. A batch that fails after its
-// digests were added leaves only false positives.
+// are never deleted, so each of them sees all of those), or in pending
+// blocks, which Open adds before the scan and the fold start (a fold may
+// move them into d| behind the scan). Until the scan has finished the
+// filter is not used. A batch that fails after its digests were added
+// leaves only false positives.
 //
 // Size: the filter is a list of segments of about 10 bits per digest. The
 // first is sized for twice the log at Open (at least filterMinKeys); when

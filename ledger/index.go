@@ -118,11 +118,11 @@ func (l *Log) ByIndex(name string, key []byte, from uint64, limit int) ([]uint64
 		if b.last() <= from {
 			continue
 		}
-		m, err := b.lookups()
+		m, err := b.postingMap()
 		if err != nil {
 			return nil, err
 		}
-		for _, seq := range m.postings[string(prefix)] {
+		for _, seq := range m[string(prefix)] {
 			if seq < from || seq >= size {
 				continue
 			}
@@ -140,11 +140,9 @@ func (l *Log) ByIndex(name string, key []byte, from uint64, limit int) ([]uint64
 // a posting in seq order, except seqs of pending records (which every
 // read ignores there); then the index keys of the pending blocks,
 // record by record in seq order (each record's distinct keys in the order
-// it listed them). No fold runs meanwhile. The key slice is fn's to keep.
+// it listed them). The key slice is fn's to keep.
 func (l *Log) IndexEntries(fn func(name string, key []byte, seq uint64) error) error {
-	l.foldMu.Lock()
-	defer l.foldMu.Unlock()
-	pend := l.pend.Load()
+	pend := l.pend.Load() // before the walk's iterator: see pending.go
 	err := l.walk(keys.TagIndex, func(k, v []byte) error {
 		name, key, first, err := keys.ParseIndex(k)
 		if err != nil {

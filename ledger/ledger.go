@@ -132,8 +132,8 @@ type Log struct {
 	// under mu.
 	pend atomic.Pointer[pendingSet]
 
-	// The fold: foldMu runs one at a time and keeps it out of the raw table
-	// walks; the background loop is kicked by commits and stopped by Close.
+	// The fold: foldMu runs one at a time; the background loop is kicked
+	// by commits and stopped by Close.
 	foldMu    sync.Mutex
 	foldAfter int
 	foldKick  chan struct{}

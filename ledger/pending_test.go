@@ -322,3 +322,54 @@ func TestBackgroundFold(t *testing.T) {
 		t.Errorf("%d records still pending, the background fold should have taken them", p)
 	}
 }
+
+// TestFoldManySmallBlocks: Appends of one record each pile up blocks long
+// before they reach FoldAfter records; the background fold takes them by
+// their number, so that reads do not have to look through more and more
+// blocks.
+func TestFoldManySmallBlocks(t *testing.T) {
+	l := openFold(t, vfs.NewMem(), 1<<20)
+	m := newPendingModel()
+	const n = 300
+	for i := range n {
+		m.add(t, l, i, 1)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for l.PendingBlocks() >= 64 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if b := l.PendingBlocks(); b >= 64 {
+		t.Fatalf("%d blocks of one record pending; the fold should have taken them", b)
+	}
+	m.check(t, l, "after folds by block count")
+}
+
+// TestWalkCallbackMayFold: the raw table walks hold no lock a fold needs,
+// so their callbacks may fold (or append) without deadlock.
+func TestWalkCallbackMayFold(t *testing.T) {
+	l := openFold(t, vfs.NewMem(), -1)
+	m := newPendingModel()
+	m.add(t, l, 0, 10)
+	folded := false
+	n := 0
+	if err := l.IndexEntries(func(string, []byte, uint64) error {
+		n++
+		if !folded {
+			folded = true
+			return l.Fold()
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || l.PendingRecords() != 0 {
+		t.Fatalf("%d index entries walked, %d records still pending", n, l.PendingRecords())
+	}
+	if err := l.DedupeEntries(func([]byte, uint64) error {
+		m.add(t, l, 10, 1)
+		return errors.New("stop")
+	}); err == nil || err.Error() != "stop" {
+		t.Fatalf("DedupeEntries: %v", err)
+	}
+	m.check(t, l, "after a walk that folded and appended")
+}

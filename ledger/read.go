@@ -240,11 +240,9 @@ func (l *Log) TreeEntries(fn func(index int64, h []byte) error) error {
 // DedupeEntries visits every dedupe entry: those of the d| table for
 // records before the first pending block (as every read, it ignores the
 // table's entries for pending records), then the digests of the pending
-// blocks in seq order. No fold runs meanwhile.
+// blocks in seq order.
 func (l *Log) DedupeEntries(fn func(digest []byte, seq uint64) error) error {
-	l.foldMu.Lock()
-	defer l.foldMu.Unlock()
-	pend := l.pend.Load()
+	pend := l.pend.Load() // before the walk's iterator: see pending.go
 	err := l.walk(keys.TagDedupe, func(k, v []byte) error {
 		if len(v) != 8 {
 			return fmt.Errorf("%w: dedupe entry %x is %d bytes, want 8", ErrCorrupt, k[1:], len(v))

@@ -190,11 +190,12 @@ type specStep struct {
 // specBuilder turns steps into candidates, remembering named steps'
 // envelopes for {{digest NAME}} and resubmissions.
 type specBuilder struct {
-	t     testing.TB
-	world *specWorld
-	named map[string]schemas.Envelope
-	next  time.Time
-	known bool // hand candidates over with Known, as the ingest path does
+	t      testing.TB
+	world  *specWorld
+	named  map[string]schemas.Envelope
+	next   time.Time
+	known  bool // hand candidates over with Known, as the ingest path does
+	spaced bool // the last one was submitted with a leading space
 }
 
 func newSpecBuilder(t testing.TB, w *specWorld) *specBuilder {
@@ -257,18 +258,25 @@ func (b *specBuilder) candidate(s specStep) verifier.Candidate {
 	b.t.Helper()
 	c := b.candidateOf(s)
 	if b.known {
-		c = withKnown(c)
+		// Every other candidate as submitted in a form that is not the
+		// canonical one (a leading space), which admission checks again.
+		b.spaced = !b.spaced
+		c = withKnown(c, b.spaced)
 	}
 	return c
 }
 
-// withKnown returns c as the ingest path hands it over: decoded from its
-// canonical bytes, with what that decoding learnt in Known. An envelope
-// the ingest path would have refused before admission is left as it is.
-func withKnown(c verifier.Candidate) verifier.Candidate {
+// withKnown returns c as the ingest path hands it over: decoded from the
+// bytes submitted (its canonical bytes, with a leading space if spaced),
+// with what that decoding learnt in Known. An envelope the ingest path
+// would have refused before admission is left as it is.
+func withKnown(c verifier.Candidate, spaced bool) verifier.Candidate {
 	raw, err := c.Envelope.Canonical()
 	if err != nil {
 		return c
+	}
+	if spaced {
+		raw = append([]byte(" "), raw...)
 	}
 	env, err := schemas.DecodeEnvelope(raw)
 	if err != nil {

@@ -2,8 +2,8 @@ package verifier
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"

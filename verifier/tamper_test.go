@@ -555,6 +555,15 @@ func TestTamperPending(t *testing.T) {
 			table: verifier.TableDedupe, seq: 96, what: "no dedupe entry",
 		},
 		{
+			name: "the block moved under a malformed key",
+			change: func(t *testing.T, db *pebble.DB, b *pebble.Batch) {
+				tamperSet(t, b, append(bytes.Clone(block), 0), tamperGet(t, db, block))
+				tamperDel(t, b, block)
+			},
+			// Read-only, the log opens and leaves the block out.
+			table: verifier.TableDedupe, seq: 96, what: "no dedupe entry",
+		},
+		{
 			name: "a block that does not decode",
 			change: func(t *testing.T, db *pebble.DB, b *pebble.Batch) {
 				v := tamperGet(t, db, block)
@@ -584,7 +593,7 @@ func TestTamperPending(t *testing.T) {
 				w.Close()
 			}
 			if refuse := tc.seq == 96; refuse != errors.Is(err, ledger.ErrCorrupt) {
-				// (Only the last two cases are at seq 96.)
+				// (Only the last three cases are at seq 96.)
 				t.Errorf("writable Open: %v", err)
 			}
 		})

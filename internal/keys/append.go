@@ -35,6 +35,3 @@ func AppendIndex(dst []byte, name string, key []byte, seq uint64) []byte {
 	dst = append(dst, key...)
 	return binary.BigEndian.AppendUint64(dst, seq)
 }
-
-// AppendPending appends the key of the pending block starting at seq (see [Pending]).
-func AppendPending(dst []byte, seq uint64) []byte { return appendU64(dst, TagPending, seq) }

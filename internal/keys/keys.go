@@ -83,14 +83,16 @@ func Checkpoint(size uint64) []byte { return u64(TagCheckpoint, size) }
 // Pending is the key of the pending block of the Append whose first record
 // is seq: the digests and index keys of its records, written in the
 // Append's own batch. The dedupe (d|) and index (x|) tables are sorted by
-// digest and by key, so an Append's entries land all over them; writing
-// them there one by one would cost the synced batch a memtable search per
-// entry. The block is one key at the end of the p| table instead, and the
-// log moves blocks into d| and x| later, several Appends at a time, in one
-// batch that also deletes them (a fold). At any moment every record's
-// digest and index keys are in exactly one place: its block, or the folded
-// tables. Pending blocks always form a contiguous run of records ending at
-// the head. The value is laid out as [AppendPendingBlock] writes it.
+// digest and by key, so an Append's entries would land all over them;
+// writing them there one by one would cost the synced batch a memtable
+// search per entry. The block is one key at the end of the p| table
+// instead, and the log later moves blocks into d| and x|, several Appends
+// at a time, and deletes them (a fold, in a few batches, the deletion
+// last). Until a block is deleted it is what counts for its records:
+// readers ignore the tables' entries for them (a fold under way, or one a
+// crash cut short). Pending blocks always form a contiguous run of records
+// ending at the head. The value is laid out as described in pending.go of
+// this package ([ParsePending]).
 func Pending(first uint64) []byte { return u64(TagPending, first) }
 
 // Dedupe is the key mapping a submission digest to its sequence number.
@@ -108,13 +110,13 @@ func IndexPrefix(name string, key []byte) []byte {
 }
 
 // Index is the key of an index posting: the records indexed under (name,
-// key) that one Append wrote, seq being the first of them. Its value
-// holds the others, each as the uvarint difference from the one before
-// (see [AppendPosting]); a posting of one record has an empty value. An
-// Append writes one posting per distinct (name, key) among its records, so
-// a key that many records of a batch share (their kind, a lot) costs the
-// store one entry instead of one per record; postings of one (name, key)
-// never overlap, as Appends take ascending runs of seqs.
+// key) that one fold of pending blocks wrote, seq being the first of them.
+// Its value holds the others, each as the uvarint difference from the one
+// before (see [AppendPosting]); a posting of one record has an empty
+// value. A fold writes one posting per distinct (name, key) among its
+// records, so a key that many records share (their kind, a lot, a party)
+// costs the store one entry instead of one per record; postings of one
+// (name, key) never overlap, as folds take ascending runs of seqs.
 func Index(name string, key []byte, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(IndexPrefix(name, key), seq)
 }
