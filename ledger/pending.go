@@ -257,7 +257,7 @@ func (l *Log) loadPending(size uint64) error {
 	return nil
 }
 
-// addPendingToFilter adds the digests of the pending blocks to the writer's digest
+// addPendingToFilter adds the digests of the pending blocks to the digest
 // filter (they are not in the d| table its scan reads, and a fold may move
 // them there after the scan has passed their place). Called from Open.
 func (l *Log) addPendingToFilter() {
