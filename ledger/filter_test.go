@@ -81,6 +81,10 @@ func filterCapacities(l *Log) []uint64 {
 // the log outgrows the first), are still recognised as duplicates, with the
 // original's seq.
 func TestDigestFilterDedupe(t *testing.T) {
+	// Small chunks for the filter's scans, set before any log (and its
+	// scan) exists; restored after every log below is closed.
+	defer func(n int) { filterChunk = n }(filterChunk)
+	filterChunk = 7
 	fs := vfs.NewMem()
 	opts := Options{FS: fs, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CacheSize: 8 << 20}
 	l, err := Open("log", opts)
@@ -88,8 +92,6 @@ func TestDigestFilterDedupe(t *testing.T) {
 		t.Fatal(err)
 	}
 	const before = 300
-	defer func(n int) { filterChunk = n }(filterChunk)
-	filterChunk = 7
 	for i := 0; i < before; i += 50 {
 		batch := make([]Entry, 50)
 		for j := range batch {
