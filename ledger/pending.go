@@ -116,32 +116,30 @@ func (b *pendingBlock) digestMap() (map[[32]byte]uint64, error) {
 // first use.
 func (b *pendingBlock) postingMap() (map[string][]uint64, error) {
 	b.postingsOnce.Do(func() {
-		blk, err := b.split()
-		if err != nil {
-			b.postingsErr = err
-			return
-		}
 		m := make(map[string][]uint64)
-		var pb []byte
-		err = blk.Keys(func(i int, name, key []byte) bool {
-			pb = appendIndexPrefix(pb[:0], name, key)
-			seq := b.first + uint64(i)
-			s := m[string(pb)]
-			if len(s) == 0 || s[len(s)-1] != seq {
-				m[string(pb)] = append(s, seq)
-			}
-			return true
-		})
-		b.postings, b.postingsErr = m, b.corrupt(err)
+		b.postings, b.postingsErr = m, b.addPostings(m)
 	})
 	return b.postings, b.postingsErr
 }
 
-func appendIndexPrefix(dst, name, key []byte) []byte {
-	dst = append(dst, keys.TagIndex, byte(len(name)))
-	dst = append(dst, name...)
-	dst = binary.BigEndian.AppendUint16(dst, uint16(len(key)))
-	return append(dst, key...)
+// addPostings adds the block's index entries to postings (keys.IndexPrefix
+// → seqs). Blocks added in seq order keep every posting ascending, and
+// distinct: an entry may list a key twice.
+func (b *pendingBlock) addPostings(postings map[string][]uint64) error {
+	blk, err := b.split()
+	if err != nil {
+		return err
+	}
+	var pb []byte
+	return b.corrupt(blk.Keys(func(i int, name, key []byte) bool {
+		pb = keys.AppendIndexPrefix(pb[:0], name, key)
+		seq := b.first + uint64(i)
+		s := postings[string(pb)]
+		if len(s) == 0 || s[len(s)-1] != seq {
+			postings[string(pb)] = append(s, seq)
+		}
+		return true
+	}))
 }
 
 // pendingSet is the blocks not yet folded, oldest first: a contiguous run
@@ -365,11 +363,8 @@ const foldChunk = 512
 // applied, the blocks stay pending and the entries already in the tables
 // for their records are not read (see pending.go).
 func (l *Log) foldBatches(blocks []*pendingBlock) (bs []*pebble.Batch, err error) {
-	var (
-		digests  []digestRef
-		postings = make(map[string][]uint64)
-		pb       []byte
-	)
+	var digests []digestRef
+	postings := make(map[string][]uint64)
 	for _, b := range blocks {
 		blk, err := b.split()
 		if err != nil {
@@ -378,19 +373,8 @@ func (l *Log) foldBatches(blocks []*pendingBlock) (bs []*pebble.Batch, err error
 		for i := range blk.N {
 			digests = append(digests, digestRef{digest: [32]byte(blk.Digest(i)), seq: b.first + uint64(i)})
 		}
-		// Blocks and records come in seq order, so each posting grows in
-		// order.
-		err = blk.Keys(func(i int, name, key []byte) bool {
-			pb = appendIndexPrefix(pb[:0], name, key)
-			seq := b.first + uint64(i)
-			s := postings[string(pb)]
-			if len(s) == 0 || s[len(s)-1] != seq { // an entry may list a key twice
-				postings[string(pb)] = append(s, seq)
-			}
-			return true
-		})
-		if err != nil {
-			return nil, b.corrupt(err)
+		if err := b.addPostings(postings); err != nil {
+			return nil, err
 		}
 	}
 	sortDigests(digests)
@@ -435,7 +419,7 @@ func (l *Log) foldBatches(blocks []*pendingBlock) (bs []*pebble.Batch, err error
 	}
 	for _, p := range prefixes {
 		seqs := postings[p]
-		kb = binary.BigEndian.AppendUint64(append(kb[:0], p...), seqs[0])
+		kb = keys.AppendIndex(kb[:0], p, seqs[0])
 		pv = keys.AppendPosting(pv[:0], seqs)
 		next()
 		if err := b.Set(kb, pv, nil); err != nil {
@@ -499,7 +483,7 @@ func (l *Log) pendingIndex(p *pendingSet, fn func(name string, key []byte, seq u
 			if i != rec {
 				rec, seen = i, seen[:0]
 			}
-			id := string(appendIndexPrefix(nil, name, key))
+			id := string(keys.AppendIndexPrefix(nil, name, key))
 			if slices.Contains(seen, id) {
 				return true
 			}

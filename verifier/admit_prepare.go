@@ -3,7 +3,6 @@ package verifier
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -58,7 +57,10 @@ func prepare(c Candidate) *prepared {
 			return p
 		}
 		p.pae = schemas.PAE(env.PayloadType, body)
-		p.digest = sha256.Sum256(p.pae) // Envelope.Digest
+		if p.digest, err = env.Digest(); err != nil {
+			p.envProblems = append(p.envProblems, schemas.Problem{Path: "/payload", Rule: "base64", Message: err.Error()})
+			return p
+		}
 		if p.canonical, err = env.Canonical(); err != nil {
 			p.hasDigest = true
 			p.envProblems = append(p.envProblems, schemas.Problem{Path: "", Rule: "json", Message: "envelope does not encode as JSON: " + err.Error()})

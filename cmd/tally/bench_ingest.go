@@ -369,15 +369,11 @@ func newBenchIngestWork(run string, sellers, n int) (*benchIngestWork, error) {
 	for i, d := range digests {
 		w.index[d] = int32(i)
 	}
-	w.due, w.got = make([]int64, n), make([]atomic.Int64, n)
-	w.dup, w.rej = make([]atomic.Bool, n), make([]atomic.Bool, n)
-	w.left.Store(int64(n))
-	w.fin = make(chan struct{})
+	w.reset()
 	return w, nil
 }
 
-// reset forgets what became of the hops, for another run of the same
-// envelopes.
+// reset sets up what becomes of the hops in a run: none answered yet.
 func (w *benchIngestWork) reset() {
 	n := len(w.data)
 	w.due, w.got = make([]int64, n), make([]atomic.Int64, n)

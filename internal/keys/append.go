@@ -26,12 +26,18 @@ func AppendDedupe(dst []byte, digest []byte) []byte {
 	return append(append(dst, TagDedupe), digest...)
 }
 
-// AppendIndex appends the key of one secondary index entry (see [Index]).
-// The caller keeps len(name) ≤ 255 and len(key) ≤ 65535.
-func AppendIndex(dst []byte, name string, key []byte, seq uint64) []byte {
+// AppendIndexPrefix appends the prefix shared by every entry of one
+// secondary index key (see [IndexPrefix]). The caller keeps 1 ≤ len(name)
+// ≤ 255 and len(key) ≤ 65535.
+func AppendIndexPrefix(dst, name, key []byte) []byte {
 	dst = append(dst, TagIndex, byte(len(name)))
 	dst = append(dst, name...)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(key)))
-	dst = append(dst, key...)
-	return binary.BigEndian.AppendUint64(dst, seq)
+	return append(dst, key...)
+}
+
+// AppendIndex appends the key of the index posting whose first record is
+// seq under prefix, an [IndexPrefix] (see [Index]).
+func AppendIndex(dst []byte, prefix string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, prefix...), seq)
 }

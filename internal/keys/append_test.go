@@ -18,8 +18,9 @@ func TestAppendFormsMatch(t *testing.T) {
 		{"chain", keys.Chain(7), keys.AppendChain(nil, 7)},
 		{"checkpoint", keys.Checkpoint(99), keys.AppendCheckpoint(nil, 99)},
 		{"dedupe", keys.Dedupe(digest), keys.AppendDedupe(nil, digest)},
-		{"index", keys.Index("party", []byte("miner-1"), 42), keys.AppendIndex(nil, "party", []byte("miner-1"), 42)},
-		{"index empty key", keys.Index("lot", nil, 0), keys.AppendIndex(nil, "lot", nil, 0)},
+		{"index prefix", keys.IndexPrefix("party", []byte("miner-1")), keys.AppendIndexPrefix(nil, []byte("party"), []byte("miner-1"))},
+		{"index", keys.Index("party", []byte("miner-1"), 42), keys.AppendIndex(nil, string(keys.IndexPrefix("party", []byte("miner-1"))), 42)},
+		{"index empty key", keys.Index("lot", nil, 0), keys.AppendIndex(nil, string(keys.IndexPrefix("lot", nil)), 0)},
 		{"onto prefix", append(append([]byte(nil), prefix...), keys.Chain(3)...), keys.AppendChain(append([]byte(nil), prefix...), 3)},
 	}
 	for _, tc := range tests {
@@ -32,7 +33,7 @@ func TestAppendFormsMatch(t *testing.T) {
 }
 
 func TestParseIndexRoundTrip(t *testing.T) {
-	k := keys.AppendIndex(nil, "subject", []byte{0, 1, 2}, 1<<33)
+	k := keys.Index("subject", []byte{0, 1, 2}, 1<<33)
 	name, key, seq, err := keys.ParseIndex(k)
 	if err != nil {
 		t.Fatal(err)

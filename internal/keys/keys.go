@@ -102,11 +102,7 @@ func Dedupe(digest []byte) []byte {
 
 // IndexPrefix is the prefix shared by every entry of one secondary index key.
 func IndexPrefix(name string, key []byte) []byte {
-	b := make([]byte, 0, 1+1+len(name)+2+len(key)+8)
-	b = append(b, TagIndex, byte(len(name)))
-	b = append(b, name...)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(key)))
-	return append(b, key...)
+	return AppendIndexPrefix(make([]byte, 0, 1+1+len(name)+2+len(key)+8), []byte(name), key)
 }
 
 // Index is the key of an index posting: the records indexed under (name,
