@@ -80,17 +80,11 @@ func (s *NATS) Submit(ctx context.Context, env schemas.Envelope) (*Receipt, erro
 	if !ok {
 		return nil, fmt.Errorf("%w: /payloadType %q is not application/vnd.tally.<kind>.v1+json", ErrInvalid, env.PayloadType)
 	}
-	if !s.Conn.IsConnected() {
-		return nil, fmt.Errorf("%w: NATS connection is %s", ErrUnavailable, s.Conn.Status())
-	}
-	js, err := s.jetStream()
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	js, err := s.ready()
 	if err != nil {
 		return nil, err
-	}
-	if _, has := ctx.Deadline(); !has {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cmp.Or(s.Timeout, 30*time.Second))
-		defer cancel()
 	}
 
 	hexDigest := hex.EncodeToString(digest[:])
@@ -107,6 +101,23 @@ func (s *NATS) Submit(ctx context.Context, env schemas.Envelope) (*Receipt, erro
 		return nil, err
 	}
 	return s.await(ctx, js, subject, answers, ack.Sequence)
+}
+
+// ready returns the JetStream context of a connected Conn.
+func (s *NATS) ready() (jetstream.JetStream, error) {
+	if !s.Conn.IsConnected() {
+		return nil, fmt.Errorf("%w: NATS connection is %s", ErrUnavailable, s.Conn.Status())
+	}
+	return s.jetStream()
+}
+
+// deadline bounds the wait for an answer by s.Timeout when ctx has no
+// deadline of its own.
+func (s *NATS) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, has := ctx.Deadline(); has {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, cmp.Or(s.Timeout, 30*time.Second))
 }
 
 func (s *NATS) jetStream() (jetstream.JetStream, error) {
@@ -129,7 +140,12 @@ func publish(ctx context.Context, js jetstream.JetStream, kind, hexDigest string
 	_, _ = rand.Read(nonce[:])
 	msg := nats.NewMsg(subjectSubmitPrefix + kind)
 	msg.Data = canon
-	msgID := hexDigest + "." + hex.EncodeToString(nonce[:])
+	return publishMsg(ctx, js, msg, hexDigest+"."+hex.EncodeToString(nonce[:]))
+}
+
+// publishMsg publishes msg into the TALLY stream under msgID, retrying
+// (under the same id) while the server is unreachable.
+func publishMsg(ctx context.Context, js jetstream.JetStream, msg *nats.Msg, msgID string) (*jetstream.PubAck, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -174,17 +190,7 @@ func (s *NATS) await(ctx context.Context, js jetstream.JetStream, subject string
 				return r, err
 			}
 		case <-poll.C:
-			if !s.Conn.IsConnected() {
-				continue
-			}
-			if stream == nil {
-				st, err := js.Stream(ctx, streamReceipts)
-				if err != nil {
-					continue
-				}
-				stream = st
-			}
-			m, err := stream.GetLastMsgForSubject(ctx, subject)
+			m, err := s.stored(ctx, js, &stream, subject)
 			if err != nil {
 				continue
 			}
@@ -198,6 +204,22 @@ func (s *NATS) await(ctx context.Context, js jetstream.JetStream, subject string
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// stored reads the latest outcome kept in TALLY_RECEIPTS under subject
+// (*stream caches the stream handle).
+func (s *NATS) stored(ctx context.Context, js jetstream.JetStream, stream *jetstream.Stream, subject string) (*jetstream.RawStreamMsg, error) {
+	if !s.Conn.IsConnected() {
+		return nil, fmt.Errorf("%w: NATS connection is %s", ErrUnavailable, s.Conn.Status())
+	}
+	if *stream == nil {
+		st, err := js.Stream(ctx, streamReceipts)
+		if err != nil {
+			return nil, err
+		}
+		*stream = st
+	}
+	return (*stream).GetLastMsgForSubject(ctx, subject)
 }
 
 // decodeOutcome reads an outcome message; ok is false when it answers an

@@ -15,6 +15,12 @@
 //	tally.rejected.<digest>    rejected submissions with their reasons
 //	                           (stream TALLY_REJECTED)
 //
+// A producer with many statements may send up to MaxBulkEnvelopes of them
+// in one message on tally.submit.bulk (JSON Lines); each is judged and
+// logged as if published alone at that place in the stream, and the
+// answer comes in parts on tally.receipt.<bulk digest>.<first line> (see
+// SubjectSubmitBulk).
+//
 // The package also runs the embedded nats-server used when no external
 // server is configured, and connects to external servers and clusters with
 // the options NATS users expect.

@@ -47,6 +47,10 @@ type IngestOptions struct {
 	// is bounded to a quarter of it. Together with BatchSize and
 	// MaxAckPending this bounds the loop's memory whatever the load.
 	BufferBytes int
+	// AnswerBytes bounds one message answering a bulk submission (longer
+	// answers go in several parts); default the connection's largest
+	// message less 8 KiB for headers.
+	AnswerBytes int
 }
 
 // Ingester is the ingest loop: it reads the TALLY stream in order through a
@@ -225,11 +229,15 @@ func (g *Ingester) session(ctx context.Context) (progressed bool, err error) {
 		case m := <-msgs:
 			batch = append(batch, m)
 		}
+		// Bulk submissions count by their envelopes: a batch holds about
+		// BatchSize envelopes (at most one bulk message more).
+		size := envelopes(batch[0])
 	fill:
-		for len(batch) < g.o.BatchSize {
+		for size < g.o.BatchSize {
 			select {
 			case m := <-msgs:
 				batch = append(batch, m)
+				size += envelopes(m)
 			default:
 				break fill
 			}
@@ -337,10 +345,22 @@ func serverAtLeast(version string, major, minor int) bool {
 	return ma > major || (ma == major && mi >= minor)
 }
 
+// message is one message of a batch, and where its envelopes are among
+// the batch's submissions.
+type message struct {
+	first, n int // subs[first:first+n]
+	sub      Submission
+	// bulk is the bulk digest of a bulk submission ("" for one envelope);
+	// refused, the reasons a bulk message was refused as a whole.
+	bulk    string
+	refused []Reason
+}
+
 // handle answers one batch: order check, Process (retried until it
 // succeeds), outcomes published and confirmed, then the acknowledgement.
 func (g *Ingester) handle(ctx context.Context, batch []jetstream.Msg) error {
 	subs := make([]Submission, 0, len(batch))
+	msgs := make([]message, 0, len(batch))
 	var last jetstream.Msg
 	var orderErr error
 	prev := g.done
@@ -362,27 +382,54 @@ func (g *Ingester) handle(ctx context.Context, batch []jetstream.Msg) error {
 			continue
 		}
 		prev = meta.Sequence.Stream
-		subs = append(subs, Submission{Data: m.Data(), ReceivedAt: meta.Timestamp, StreamSeq: meta.Sequence.Stream})
+		s := Submission{Data: m.Data(), ReceivedAt: meta.Timestamp, StreamSeq: meta.Sequence.Stream}
+		msg := message{first: len(subs), sub: s}
+		if m.Subject() != SubjectSubmitBulk {
+			msg.n = 1
+			subs = append(subs, s)
+			msgs = append(msgs, msg)
+			continue
+		}
+		msg.bulk = BulkDigest(s.Data)
+		lines, reasons := SplitBulk(s.Data)
+		msg.refused, msg.n = reasons, len(lines)
+		for i, l := range lines {
+			subs = append(subs, Submission{Data: l, ReceivedAt: s.ReceivedAt, StreamSeq: s.StreamSeq, BulkLine: i + 1})
+		}
+		msgs = append(msgs, msg)
 	}
-	if len(subs) > 0 {
-		outs, err := g.process(ctx, subs, batch)
-		if err != nil {
-			return err
+	if len(msgs) > 0 {
+		var outs []Outcome
+		if len(subs) > 0 {
+			var err error
+			if outs, err = g.process(ctx, subs, batch); err != nil {
+				return err
+			}
 		}
 		// From here the batch is committed: finish answering it even if
 		// ctx ends, so that a graceful stop does not leave it to be
 		// redelivered.
 		actx := context.WithoutCancel(ctx)
-		if err := g.publish(actx, ctx, subs, outs); err != nil {
+		if err := g.publish(actx, ctx, msgs, subs, outs); err != nil {
 			return err
 		}
-		g.done = subs[len(subs)-1].StreamSeq
+		g.done = msgs[len(msgs)-1].sub.StreamSeq
 		g.position.Store(g.done)
 	}
 	if last != nil {
 		g.ack(last)
 	}
 	return orderErr
+}
+
+// envelopes is how many envelopes m holds (for a bulk submission, its
+// lines, as SplitBulk counts them; at least 1).
+func envelopes(m jetstream.Msg) int {
+	if m.Subject() != SubjectSubmitBulk {
+		return 1
+	}
+	d := bytes.TrimSuffix(m.Data(), []byte("\n"))
+	return max(1, min(bytes.Count(d, []byte("\n"))+1, MaxBulkEnvelopes))
 }
 
 // process calls the Processor until it succeeds or ctx ends. The batch is
@@ -445,40 +492,58 @@ func checkOutcomes(subs []Submission, outs []Outcome) error {
 // batch be acknowledged: a receipt that is published but not yet stored
 // could otherwise be lost together with the acknowledged submission. stop
 // ends the retries (the batch is then redelivered and answered again).
-func (g *Ingester) publish(ctx, stop context.Context, subs []Submission, outs []Outcome) error {
+func (g *Ingester) publish(ctx, stop context.Context, msgs []message, subs []Submission, outs []Outcome) error {
 	var pending []*nats.Msg
-	for i, o := range outs {
-		seq := strconv.FormatUint(subs[i].StreamSeq, 10)
-		if o.Receipt != nil {
-			m, err := outcomeMsg(SubjectReceiptPrefix+o.Receipt.Digest, seq, "receipt", o)
+	for _, msg := range msgs {
+		seq := strconv.FormatUint(msg.sub.StreamSeq, 10)
+		if msg.refused != nil {
+			rej := &Rejection{Reasons: msg.refused}
+			g.countRejects(rej)
+			part, err := bulkPart(msg.bulk, seq, 0, BulkOutcome{Rejection: rej})
 			if err != nil {
 				return err
 			}
-			pending = append(pending, m)
+			m, err := g.rejectedMsg(SubjectRejectedPrefix+"bulk."+msg.bulk, seq, "", rej, msg.sub)
+			if err != nil {
+				return err
+			}
+			pending = append(pending, part, m)
 			continue
 		}
-		rej := o.Rejection
-		for _, r := range rej.Reasons {
-			g.m.Rejects.WithLabelValues(r.Rule).Inc()
+		if msg.bulk != "" {
+			parts, err := g.bulkParts(msg.bulk, seq, outs[msg.first:msg.first+msg.n])
+			if err != nil {
+				return err
+			}
+			pending = append(pending, parts...)
 		}
-		if rej.Digest != "" {
-			m, err := outcomeMsg(SubjectReceiptPrefix+rej.Digest, seq, "rejection", o)
+		for i := msg.first; i < msg.first+msg.n; i++ {
+			o := outs[i]
+			if o.Receipt != nil {
+				if msg.bulk == "" {
+					m, err := outcomeMsg(SubjectReceiptPrefix+o.Receipt.Digest, seq, "receipt", o)
+					if err != nil {
+						return err
+					}
+					pending = append(pending, m)
+				}
+				continue
+			}
+			rej := o.Rejection
+			g.countRejects(rej)
+			if rej.Digest != "" && msg.bulk == "" {
+				m, err := outcomeMsg(SubjectReceiptPrefix+rej.Digest, seq, "rejection", o)
+				if err != nil {
+					return err
+				}
+				pending = append(pending, m)
+			}
+			m, err := g.rejectedMsg(SubjectRejectedPrefix+cmp.Or(rej.Digest, "malformed"), seq, rej.Digest, rej, subs[i])
 			if err != nil {
 				return err
 			}
 			pending = append(pending, m)
 		}
-		body, err := g.rejected(rej, subs[i])
-		if err != nil {
-			return err
-		}
-		m := nats.NewMsg(SubjectRejectedPrefix + cmp.Or(rej.Digest, "malformed"))
-		m.Header.Set(HeaderSubmissionSeq, seq)
-		if rej.Digest != "" {
-			m.Header.Set(HeaderDigest, rej.Digest)
-		}
-		m.Data = body
-		pending = append(pending, m)
 	}
 
 	wait := 100 * time.Millisecond
@@ -500,6 +565,12 @@ func (g *Ingester) publish(ctx, stop context.Context, subs []Submission, outs []
 	}
 
 	now := time.Now()
+	for _, msg := range msgs {
+		if msg.refused != nil {
+			g.m.ReceiptSeconds.Observe(now.Sub(msg.sub.ReceivedAt).Seconds())
+			g.m.Submissions.WithLabelValues("rejected").Inc()
+		}
+	}
 	for i, o := range outs {
 		g.m.ReceiptSeconds.Observe(now.Sub(subs[i].ReceivedAt).Seconds())
 		switch {
@@ -561,12 +632,18 @@ func (g *Ingester) publishOnce(ctx context.Context, msgs []*nats.Msg) (failed []
 	return failed
 }
 
-// rejected encodes the TALLY_REJECTED message of a rejection. A
-// submission too large to fit in one message beside its reasons (the
-// connection's max_payload) is left out: it stays in the TALLY stream under
-// StreamSeq.
-func (g *Ingester) rejected(rej *Rejection, s Submission) ([]byte, error) {
-	r := Rejected{Rejection: *rej, StreamSeq: s.StreamSeq, ReceivedAt: s.ReceivedAt, Data: s.Data}
+// countRejects counts a rejection's reasons by rule.
+func (g *Ingester) countRejects(rej *Rejection) {
+	for _, r := range rej.Reasons {
+		g.m.Rejects.WithLabelValues(r.Rule).Inc()
+	}
+}
+
+// rejectedMsg is the TALLY_REJECTED message of a rejection. A submission
+// too large to fit in one message beside its reasons (the connection's
+// max_payload) is left out: it stays in the TALLY stream under StreamSeq.
+func (g *Ingester) rejectedMsg(subject, seq, digest string, rej *Rejection, s Submission) (*nats.Msg, error) {
+	r := Rejected{Rejection: *rej, StreamSeq: s.StreamSeq, BulkLine: s.BulkLine, ReceivedAt: s.ReceivedAt, Data: s.Data}
 	body, err := json.Marshal(r)
 	if err != nil {
 		return nil, fmt.Errorf("encode rejection: %w", err)
@@ -577,7 +654,71 @@ func (g *Ingester) rejected(rej *Rejection, s Submission) ([]byte, error) {
 			return nil, fmt.Errorf("encode rejection: %w", err)
 		}
 	}
-	return body, nil
+	m := nats.NewMsg(subject)
+	m.Header.Set(HeaderSubmissionSeq, seq)
+	if digest != "" {
+		m.Header.Set(HeaderDigest, digest)
+	}
+	m.Data = body
+	return m, nil
+}
+
+// bulkParts are the messages answering a bulk submission: its outcomes in
+// line order, cut into parts that each fit in one message.
+func (g *Ingester) bulkParts(digest, seq string, outs []Outcome) ([]*nats.Msg, error) {
+	limit := g.o.AnswerBytes
+	if limit <= 0 {
+		limit = 1 << 20
+		if mp := g.nc.MaxPayload(); mp > 0 {
+			limit = int(mp)
+		}
+		limit -= 8 << 10 // headers
+	}
+	var parts []*nats.Msg
+	var body []byte
+	first := 0
+	flush := func(next int) {
+		body = append(body, "]}"...)
+		m := bulkMsg(digest, seq, first, len(outs), body)
+		parts = append(parts, m)
+		body, first = nil, next
+	}
+	for i, o := range outs {
+		enc, err := json.Marshal(o)
+		if err != nil {
+			return nil, fmt.Errorf("encode outcome: %w", err)
+		}
+		if body != nil && len(body)+1+len(enc)+2 > limit { // ",", "]}"
+			flush(i)
+		}
+		if body == nil {
+			body = append(body, `{"first":`...)
+			body = strconv.AppendInt(body, int64(first), 10)
+			body = append(body, `,"outcomes":[`...)
+		} else {
+			body = append(body, ',')
+		}
+		body = append(body, enc...)
+	}
+	flush(len(outs))
+	return parts, nil
+}
+
+// bulkPart is the message of one part b of a bulk answer.
+func bulkPart(digest, seq string, lines int, b BulkOutcome) (*nats.Msg, error) {
+	body, err := json.Marshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("encode bulk outcome: %w", err)
+	}
+	return bulkMsg(digest, seq, b.First, lines, body), nil
+}
+
+func bulkMsg(digest, seq string, first, lines int, body []byte) *nats.Msg {
+	m := nats.NewMsg(BulkPartSubject(digest, first))
+	m.Header.Set(HeaderSubmissionSeq, seq)
+	m.Header.Set(HeaderBulkLines, strconv.Itoa(lines))
+	m.Data = body
+	return m
 }
 
 // outcomeMsg is the message carrying an outcome on tally.receipt.<digest>.

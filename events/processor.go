@@ -15,6 +15,10 @@ type Submission struct {
 	ReceivedAt time.Time
 	// StreamSeq is the message's sequence in the TALLY stream.
 	StreamSeq uint64
+	// BulkLine is the envelope's line (from 1) in a bulk submission, whose
+	// lines share the message's StreamSeq and ReceivedAt; 0 for a message
+	// that is one envelope.
+	BulkLine int
 }
 
 // Outcome is what became of one Submission: exactly one of Receipt and

@@ -73,7 +73,9 @@ type Rejection struct {
 // submission as it arrived, and why it was rejected.
 type Rejected struct {
 	Rejection
-	StreamSeq  uint64    `json:"stream_seq"`
+	StreamSeq uint64 `json:"stream_seq"`
+	// BulkLine is the envelope's line (from 1) in a bulk submission.
+	BulkLine   int       `json:"bulk_line,omitempty"`
 	ReceivedAt time.Time `json:"received_at"`
 	// Data is the message body as published (base64 in JSON, since it need
 	// not be JSON at all).

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -85,17 +86,20 @@ type benchIngestResult struct {
 	CPUSeconds        float64 `json:"cpu_seconds"`
 	CPUMicrosPerEvent float64 `json:"cpu_us_per_event"`
 	Publishers        int     `json:"publishers"`
-	Inflight          int     `json:"inflight,omitempty"`
-	GOMAXPROCS        int     `json:"gomaxprocs"`
-	EnvelopeBytes     int     `json:"envelope_bytes"`
-	SignSeconds       float64 `json:"sign_seconds"`
-	Batches           int     `json:"batches,omitempty"`
-	MeanBatch         float64 `json:"mean_batch,omitempty"`
-	MeanProcessMs     float64 `json:"mean_process_ms,omitempty"`
-	PublishErrors     int     `json:"publish_errors,omitempty"`
-	PublishRetries    int     `json:"publish_retries,omitempty"`
-	CPUProfile        string  `json:"cpu_profile,omitempty"`
-	IngestBatchMax    int     `json:"ingest_batch_max,omitempty"`
+	// Bulk is the envelopes per NATS message (1: each on its own;
+	// more: bulk submissions on tally.submit.bulk).
+	Bulk           int     `json:"bulk"`
+	Inflight       int     `json:"inflight,omitempty"`
+	GOMAXPROCS     int     `json:"gomaxprocs"`
+	EnvelopeBytes  int     `json:"envelope_bytes"`
+	SignSeconds    float64 `json:"sign_seconds"`
+	Batches        int     `json:"batches,omitempty"`
+	MeanBatch      float64 `json:"mean_batch,omitempty"`
+	MeanProcessMs  float64 `json:"mean_process_ms,omitempty"`
+	PublishErrors  int     `json:"publish_errors,omitempty"`
+	PublishRetries int     `json:"publish_retries,omitempty"`
+	CPUProfile     string  `json:"cpu_profile,omitempty"`
+	IngestBatchMax int     `json:"ingest_batch_max,omitempty"`
 }
 
 func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -126,12 +130,13 @@ flags:`)
 		nEvents    = fl.Int("events", benchIngestDefaultEvents, "hop envelopes to submit")
 		publishers = fl.Int("publishers", benchIngestDefaultPublishers, "concurrent publishers, each with its own NATS connection")
 		rate       = fl.Float64("rate", 0, "offered load in events per `second` (0: as fast as possible)")
-		inflight   = fl.Int("inflight", 0, "at most this many submissions awaiting their receipt (0: no limit)")
+		inflight   = fl.Int("inflight", 0, "at most this many messages awaiting their answer (0: no limit)")
 		sellers    = fl.Int("sellers", benchIngestDefaultSellers, "registered selling parties (each with its own key)")
 		batch      = fl.Int("batch", 0, "ingest batch size (embedded only; default that of tally serve)")
 		cpuprofile = fl.String("cpuprofile", "", "write a CPU profile of the timed part to `file`")
 		tmp        = fl.String("tmp", "", "work `dir` for the ledger and the NATS store (embedded; default the temp dir unless it is in memory)")
 		timeout    = fl.Duration("timeout", benchIngestDefaultTimeout, "give up waiting for receipts after this long")
+		bulk       = fl.Int("bulk", 1, "envelopes per NATS message: 1 publishes each on its own; more publishes bulk submissions (at most 256 per message), each envelope still signed and answered on its own")
 		transport  = fl.Bool("transport", true, "embedded only: then measure the transport ceiling (the same run through NATS and the ingest loop with a processor that does no work)")
 	)
 	var nf natsFlags
@@ -139,14 +144,14 @@ flags:`)
 	if err := fl.Parse(args); err != nil {
 		return verifyFlagError(err)
 	}
-	if *nEvents < 1 || *publishers < 1 || *sellers < 1 || *rate < 0 || *inflight < 0 || *batch < 0 || fl.NArg() > 0 {
+	if *nEvents < 1 || *publishers < 1 || *sellers < 1 || *rate < 0 || *inflight < 0 || *batch < 0 || *bulk < 1 || *bulk > events.MaxBulkEnvelopes || fl.NArg() > 0 {
 		fl.Usage()
-		return &exitError{code: 2, err: errors.New("bench ingest: --events, --publishers and --sellers must be positive; --rate, --inflight and --batch not negative")}
+		return &exitError{code: 2, err: fmt.Errorf("bench ingest: --events, --publishers and --sellers must be positive; --rate, --inflight and --batch not negative; --bulk from 1 to %d", events.MaxBulkEnvelopes)}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	res := benchIngestResult{
 		Mode: "embedded", Events: *nEvents, OfferedPerSec: *rate, Publishers: *publishers,
-		Inflight: *inflight, GOMAXPROCS: runtime.GOMAXPROCS(0), CPUProfile: *cpuprofile,
+		Inflight: *inflight, Bulk: *bulk, GOMAXPROCS: runtime.GOMAXPROCS(0), CPUProfile: *cpuprofile,
 	}
 
 	// The ledger side, in this process unless --nats names a running one.
@@ -196,7 +201,7 @@ flags:`)
 		return err
 	}
 	signStart := time.Now()
-	w, err := newBenchIngestWork(run, *sellers, *nEvents)
+	w, err := newBenchIngestWork(run, *sellers, *nEvents, *bulk)
 	if err != nil {
 		return fmt.Errorf("bench ingest: %w", err)
 	}
@@ -274,6 +279,8 @@ type benchIngestWork struct {
 	parties   []schemas.Envelope // registrations: sellers, then the buyer
 	sellerKey []*client.Key
 	data      [][]byte         // canonical hop envelopes
+	bulk      int              // hops per message
+	msgs      [][]byte         // message j: hops [j*bulk, (j+1)*bulk)
 	pae       [][]byte         // what each hop's signature signs
 	sig       [][]byte         // each hop's signature
 	signer    []int            // index of each hop's seller
@@ -294,8 +301,8 @@ type benchIngestWork struct {
 	stderr     io.Writer
 }
 
-func newBenchIngestWork(run string, sellers, n int) (*benchIngestWork, error) {
-	w := &benchIngestWork{run: run, index: make(map[string]int32, n)}
+func newBenchIngestWork(run string, sellers, n, bulk int) (*benchIngestWork, error) {
+	w := &benchIngestWork{run: run, index: make(map[string]int32, n), bulk: bulk}
 	buyer := "bench-" + run + "-refinery"
 	reg := func(id, role string) (*client.Key, error) {
 		k, err := client.GenerateKey()
@@ -368,6 +375,15 @@ func newBenchIngestWork(run string, sellers, n int) (*benchIngestWork, error) {
 	}
 	for i, d := range digests {
 		w.index[d] = int32(i)
+	}
+	// The messages: hops [j*bulk, (j+1)*bulk) as JSON Lines, or each hop
+	// on its own.
+	for first := 0; first < n; first += bulk {
+		if bulk == 1 {
+			w.msgs = append(w.msgs, w.data[first])
+			continue
+		}
+		w.msgs = append(w.msgs, bytes.Join(w.data[first:min(n, first+bulk)], []byte("\n")))
 	}
 	w.reset()
 	return w, nil
@@ -575,8 +591,11 @@ func (w *benchIngestWork) submit(ctx context.Context, rc *nats.Conn, connect fun
 		defer pprof.StopCPUProfile()
 	}
 
-	n := len(w.data)
+	n := len(w.msgs)
 	subject := events.SubjectSubmitPrefix + schemas.KindHopRecorded
+	if w.bulk > 1 {
+		subject = events.SubjectSubmitBulk
+	}
 	var next atomic.Int64
 	var interval float64
 	if rate > 0 {
@@ -587,16 +606,20 @@ func (w *benchIngestWork) submit(ctx context.Context, rc *nats.Conn, connect fun
 	for _, p := range pubs {
 		wg.Go(func() {
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
+				j := int(next.Add(1) - 1)
+				if j >= n || ctx.Err() != nil {
 					break
 				}
+				// Message j holds hops [i, end); it is due when its last
+				// hop is (the hops of a bulk are offered together).
+				i, end := j*w.bulk, min(len(w.data), (j+1)*w.bulk)
+				var due int64
 				if interval > 0 {
-					due := time.Duration(float64(i) * interval)
-					if d := due - time.Since(w.start); d > 0 {
-						time.Sleep(d)
+					d := time.Duration(float64(end-1) * interval)
+					if wait := d - time.Since(w.start); wait > 0 {
+						time.Sleep(wait)
 					}
-					w.due[i] = int64(due)
+					due = int64(d)
 				}
 				if slots != nil {
 					select {
@@ -606,11 +629,14 @@ func (w *benchIngestWork) submit(ctx context.Context, rc *nats.Conn, connect fun
 					}
 				}
 				if interval == 0 {
-					w.due[i] = int64(time.Since(w.start))
+					due = int64(time.Since(w.start))
+				}
+				for k := i; k < end; k++ {
+					w.due[k] = due
 				}
 				m := nats.NewMsg(subject)
-				m.Data = w.data[i]
-				m.Header.Set(jetstream.MsgIDHeader, w.run+"-"+fmt.Sprint(i))
+				m.Data = w.msgs[j]
+				m.Header.Set(jetstream.MsgIDHeader, w.run+"-"+fmt.Sprint(j))
 				m.Header.Set(jetstream.ExpectedStreamHeader, events.StreamSubmissions)
 				w.publish(ctx, p.js, m)
 			}
@@ -664,36 +690,87 @@ func (w *benchIngestWork) publish(ctx context.Context, js jetstream.JetStream, m
 	}
 }
 
-// outcome records the answer to one hop.
+// benchOutcome is what the bench reads of an outcome.
+type benchOutcome struct {
+	Receipt *struct {
+		Digest    string `json:"digest"`
+		Duplicate bool   `json:"duplicate"`
+	} `json:"receipt"`
+	Rejection *events.Rejection `json:"rejection"`
+}
+
+// outcome records the answer to one message: one hop's, or a part of a
+// bulk answer.
 func (w *benchIngestWork) outcome(m *nats.Msg, slots chan struct{}) {
 	now := int64(time.Since(w.start))
-	i, ok := w.index[strings.TrimPrefix(m.Subject, events.SubjectReceiptPrefix)]
-	if !ok || !w.got[i].CompareAndSwap(0, max(now, 1)) {
-		return // another producer's outcome, or an answer repeated after a redelivery
+	if m.Header.Get(events.HeaderBulkLines) == "" {
+		i, ok := w.index[strings.TrimPrefix(m.Subject, events.SubjectReceiptPrefix)]
+		if !ok {
+			return // another producer's outcome
+		}
+		var o benchOutcome
+		if err := json.Unmarshal(m.Data, &o); err != nil {
+			o = benchOutcome{}
+		}
+		if w.record(i, o, now) && slots != nil {
+			<-slots
+		}
+		return
 	}
-	var o struct {
-		Receipt *struct {
-			Duplicate bool `json:"duplicate"`
-		} `json:"receipt"`
-		Rejection *events.Rejection `json:"rejection"`
+	var part struct {
+		Outcomes []benchOutcome `json:"outcomes"`
 	}
-	if err := json.Unmarshal(m.Data, &o); err != nil || (o.Receipt == nil && o.Rejection == nil) {
+	if err := json.Unmarshal(m.Data, &part); err != nil {
+		return
+	}
+	mine, done := 0, 0
+	for _, o := range part.Outcomes {
+		d := ""
+		switch {
+		case o.Receipt != nil:
+			d = o.Receipt.Digest
+		case o.Rejection != nil:
+			d = o.Rejection.Digest
+		}
+		i, ok := w.index[d]
+		if !ok {
+			continue
+		}
+		mine++
+		if w.record(i, o, now) && i%int32(w.bulk) == 0 {
+			done++ // the first hop of a message stands for it in slots
+		}
+	}
+	if mine == 0 && w.rejShown.Add(1) <= 3 {
+		fmt.Fprintf(w.stderr, "bench ingest: a bulk answer naming none of this run's hops: %.200s\n", m.Data)
+	}
+	for ; slots != nil && done > 0; done-- {
+		<-slots
+	}
+}
+
+// record notes the outcome o of hop i; false if it was answered before (a
+// repeat after a redelivery).
+func (w *benchIngestWork) record(i int32, o benchOutcome, now int64) bool {
+	if !w.got[i].CompareAndSwap(0, max(now, 1)) {
+		return false
+	}
+	switch {
+	case o.Receipt == nil && o.Rejection == nil:
 		w.rej[i].Store(true)
-	} else if o.Rejection != nil {
+	case o.Rejection != nil:
 		w.rej[i].Store(true)
 		if w.rejShown.Add(1) <= 3 {
 			fmt.Fprintf(w.stderr, "bench ingest: hop %d rejected: %+v\n", i, o.Rejection.Reasons)
 		}
-	} else if o.Receipt.Duplicate {
+	case o.Receipt.Duplicate:
 		w.dup[i].Store(true)
-	}
-	if slots != nil {
-		<-slots
 	}
 	w.end.Store(now)
 	if w.left.Add(-1) == 0 {
 		close(w.fin)
 	}
+	return true
 }
 
 // fill puts the run's figures into res.

@@ -160,4 +160,16 @@ func TestBenchIngest(t *testing.T) {
 	if _, ok := m["transport_ceiling_events_per_sec"]; ok || m["receipts"] != json.Number("50") {
 		t.Errorf("--transport=false: transport ceiling %v, receipts %v", m["transport_ceiling_events_per_sec"], m["receipts"])
 	}
+	// Bulk submissions: 250 hops in messages of 16 (the last holds 10),
+	// every one answered with its own receipt, and the transport ceiling
+	// measured the same way.
+	stdout.Reset()
+	if err := run(t.Context(), []string{"bench", "ingest", "--events", "250", "--bulk", "16", "--publishers", "3", "--sellers", "3", "--tmp", t.TempDir()}, &stdout, &stderr); err != nil {
+		t.Fatalf("bench ingest --bulk 16: %v\n%s", err, stderr.String())
+	}
+	m = benchDecodeLine(t, stdout.String())
+	benchPositive(t, m, "seconds", "events_per_sec", "p99_ms", "transport_ceiling_events_per_sec")
+	if m["bulk"] != json.Number("16") || m["receipts"] != json.Number("250") || m["duplicates"] != json.Number("0") || m["missing"] != json.Number("0") {
+		t.Errorf("--bulk 16: bulk %v, receipts %v, duplicates %v, missing %v; want 16, 250, 0, 0", m["bulk"], m["receipts"], m["duplicates"], m["missing"])
+	}
 }

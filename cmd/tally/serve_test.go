@@ -237,6 +237,20 @@ func TestServeKeygenSubmit(t *testing.T) {
 			t.Errorf("stderr does not name the statement and the rule:\n%s", errOut)
 		}
 	})
+	t.Run("not admitted, in bulk over NATS", func(t *testing.T) {
+		// The same four statements in two bulk submissions (3 + 1): the
+		// three already logged are answered as such (receipts verified,
+		// though signed by another key), the fourth is rejected.
+		p := filepath.Join(dir, "forged.jsonl")
+		out, errOut, err := runTally(t, "submit", "--key", filepath.Join(dir, "coop-2.key"), "--nats", s.nats, "--bulk", "3", "--log-key", s.vkey, p)
+		if tallyExitCode(err) != 1 {
+			t.Fatalf("exit code %d (%v), want 1\n%s", tallyExitCode(err), err, errOut)
+		}
+		if !strings.Contains(errOut, "forged.jsonl:4: rejected") || !strings.Contains(errOut, "[signer]") ||
+			strings.Count(out, "verified (already in the log)") != 3 {
+			t.Errorf("stdout:\n%s\nstderr:\n%s", out, errOut)
+		}
+	})
 	t.Run("rejected", func(t *testing.T) {
 		// A statement over the vocabulary's payload limit is rejected by
 		// the ledger with its reason; submit exits 1 and says why.
@@ -256,6 +270,7 @@ func TestServeKeygenSubmit(t *testing.T) {
 			{"submit", payloads},
 			{"submit", "--key", keyFile},
 			{"submit", "--key", keyFile, "--kind", "nope", payloads},
+			{"submit", "--key", keyFile, "--bulk", "2", payloads},
 			{"keygen"},
 			{"serve", "extra"},
 		} {

@@ -46,8 +46,10 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "holds one JSON payload or many (JSON Lines); - reads standard input. Without")
 		fmt.Fprintln(stderr, "--kind every value must be {\"kind\": KIND, \"payload\": {...}}. Statements are")
 		fmt.Fprintln(stderr, "submitted in order, each after the previous one's receipt (so a statement may")
-		fmt.Fprintln(stderr, "refer to an earlier one); --concurrency trades that order for speed. Exits 1")
-		fmt.Fprintln(stderr, "when anything is rejected or fails, printing the reasons.")
+		fmt.Fprintln(stderr, "refer to an earlier one); --concurrency trades that order for speed. Over NATS,")
+		fmt.Fprintln(stderr, "--bulk N sends up to N statements per message (each still signed, judged and")
+		fmt.Fprintln(stderr, "answered on its own, in order). Exits 1 when anything is rejected or fails,")
+		fmt.Fprintln(stderr, "printing the reasons.")
 		fmt.Fprintln(stderr, "\nflags:")
 		fs.PrintDefaults()
 	}
@@ -58,6 +60,7 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	timeout := fs.Duration("timeout", time.Minute, "how long to wait for each receipt")
 	logKey := fs.String("log-key", "", "log verifier `key` (printed by tally serve); if given, every receipt is verified")
 	asJSON := fs.Bool("json", false, "print each receipt as a JSON line instead of a summary line")
+	bulk := fs.Int("bulk", 1, fmt.Sprintf("with --nats: statements per message, 1 to %d (bulk submissions)", client.MaxBulkEnvelopes))
 	var nf natsFlags
 	nf.add(fs, "submit over NATS at `URL` instead of HTTP")
 	if err := fs.Parse(args); err != nil {
@@ -72,6 +75,10 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return cmdUsageError(errors.New("submit: give --http or --nats, not both"))
 	case *workers < 1:
 		return cmdUsageError(errors.New("submit: --concurrency must be at least 1"))
+	case *bulk < 1 || *bulk > client.MaxBulkEnvelopes:
+		return cmdUsageError(fmt.Errorf("submit: --bulk must be from 1 to %d", client.MaxBulkEnvelopes))
+	case *bulk > 1 && nf.url == "":
+		return cmdUsageError(errors.New("submit: --bulk needs --nats (the HTTP API takes one envelope per request)"))
 	}
 	if *kind != "" && !schemas.KnownKind(*kind) {
 		return cmdUsageError(fmt.Errorf("submit: --kind %q is not a kind of the vocabulary (%v)", *kind, schemas.Kinds()))
@@ -90,13 +97,15 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	var sub client.Submitter
+	var natsSub *client.NATS
 	if nf.url != "" {
 		nc, err := nf.connect(nf.url, "tally-submit", slog.New(slog.DiscardHandler))
 		if err != nil {
 			return fmt.Errorf("submit: %w", err)
 		}
 		defer nc.Close()
-		sub = &client.NATS{Conn: nc, Timeout: *timeout}
+		natsSub = &client.NATS{Conn: nc, Timeout: *timeout}
+		sub = natsSub
 	} else {
 		base := *httpURL
 		if base == "" {
@@ -118,31 +127,47 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	results := make([]submitResult, len(stmts))
 	prog := newSubmitProgress(stderr, len(stmts))
+	finish := func(i int, r *client.Receipt, err error) {
+		if err == nil && *logKey != "" {
+			if canon, cerr := envs[i].Canonical(); cerr != nil {
+				err = cerr
+			} else if verr := client.VerifyReceipt(r, *logKey, canon); verr != nil {
+				err = verr
+			}
+		}
+		results[i] = submitResult{receipt: r, err: err}
+		prog.done(err)
+	}
+	// A job is statements [lo, lo+bulk): one message.
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range min(*workers, len(stmts)) {
 		wg.Go(func() {
-			for i := range jobs {
+			for lo := range jobs {
+				hi := min(lo+*bulk, len(stmts))
 				sctx, cancel := context.WithTimeout(ctx, *timeout)
-				r, err := sub.Submit(sctx, envs[i])
-				cancel()
-				if err == nil && *logKey != "" {
-					if canon, cerr := envs[i].Canonical(); cerr != nil {
-						err = cerr
-					} else if verr := client.VerifyReceipt(r, *logKey, canon); verr != nil {
-						err = verr
+				if *bulk == 1 {
+					r, err := sub.Submit(sctx, envs[lo])
+					finish(lo, r, err)
+				} else {
+					res, err := natsSub.SubmitBulk(sctx, envs[lo:hi])
+					for i := lo; i < hi; i++ {
+						if err != nil {
+							finish(i, nil, err)
+						} else {
+							finish(i, res[i-lo].Receipt, res[i-lo].Err)
+						}
 					}
 				}
-				results[i] = submitResult{receipt: r, err: err}
-				prog.done(err)
+				cancel()
 			}
 		})
 	}
-	for i := range stmts {
+	for lo := 0; lo < len(stmts); lo += *bulk {
 		if ctx.Err() != nil {
 			break
 		}
-		jobs <- i
+		jobs <- lo
 	}
 	close(jobs)
 	wg.Wait()
