@@ -124,6 +124,7 @@ func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([
 	type job struct {
 		i int
 		a ledger.Appended
+		e int // index in entries of an entry appended now, or -1
 	}
 	var jobs []job
 	for i := range batch {
@@ -136,7 +137,7 @@ func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([
 		case verifier.Rejected:
 			out[i].Rejection = &Rejection{Digest: hex.EncodeToString(v.Digest[:]), Reasons: admissionReasons(v)}
 		case verifier.Admitted:
-			jobs = append(jobs, job{i, appended[entryOf[c]]})
+			jobs = append(jobs, job{i, appended[entryOf[c]], entryOf[c]})
 		case verifier.Duplicate:
 			var a ledger.Appended
 			if j := v.DuplicateOf; j >= 0 {
@@ -147,7 +148,7 @@ func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([
 				}
 			}
 			a.Duplicate = true
-			jobs = append(jobs, job{i, a})
+			jobs = append(jobs, job{i, a, -1})
 		}
 	}
 	if len(jobs) == 0 {
@@ -166,6 +167,10 @@ func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([
 	parallelFor(len(jobs), p.Workers, func(k int) {
 		jb := jobs[k]
 		d := decoded[jb.i]
+		if jb.e >= 0 && !jb.a.Duplicate {
+			out[jb.i].Receipt, errs[k] = newEntryReceipt(p.log, d.Kind, d.Digest, entries[jb.e], jb.a, cp)
+			return
+		}
 		out[jb.i].Receipt, errs[k] = BuildReceipt(p.log, d.Kind, d.Digest, d.Canonical, jb.a, cp)
 	})
 	if err := errors.Join(errs...); err != nil {

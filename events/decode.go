@@ -63,10 +63,7 @@ func Decode(data []byte) (Decoded, []Reason) {
 	if err != nil {
 		return Decoded{}, []Reason{{Path: "/payload", Rule: "base64", Message: err.Error()}}
 	}
-	digest, err := env.Digest()
-	if err != nil {
-		return Decoded{}, []Reason{{Path: "/payload", Rule: "base64", Message: err.Error()}}
-	}
+	digest := schemas.StatementDigest(env.PayloadType, body)
 	// From here the envelope has a digest, so a rejection can be answered
 	// on tally.receipt.<digest>: the partial Decoded is returned with it.
 	d := Decoded{Envelope: env, Digest: digest, Kind: kind}

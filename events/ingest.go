@@ -69,6 +69,7 @@ type Ingester struct {
 
 	// Loop state, owned by Run's goroutine.
 	done       uint64 // stream seq of the last submission answered
+	processed  uint64 // stream seq of the last submission processed (≥ done)
 	positioned bool   // done is known (the consumer was reset once)
 	nextDelivr uint64 // expected consumer (delivery) sequence of the next message
 }
@@ -214,6 +215,39 @@ func (g *Ingester) session(ctx context.Context) (progressed bool, err error) {
 	g.running.Store(true)
 	g.log.Info("consuming", "stream", StreamSubmissions, "consumer", g.o.Durable, "from", g.done+1)
 
+	// Batches are answered (outcomes published and stored, messages
+	// acknowledged) on their own goroutine, in order, while the next batch
+	// is processed: waiting for the streams to confirm one batch's outcomes
+	// no longer holds up the next one's work. A batch is answered only
+	// after it is committed, as before; a failure to answer ends the
+	// session, which resumes after the last batch answered (batches
+	// committed but not answered come again and are answered from the log).
+	g.processed = g.done
+	var answered atomic.Bool
+	jobs := make(chan answerJob, 1)
+	answerErr := make(chan error, 1)
+	answerDone := make(chan struct{})
+	go func() {
+		defer close(answerDone)
+		for j := range jobs {
+			if err := g.answer(ctx, j); err != nil {
+				answerErr <- err
+				for range jobs {
+				}
+				return
+			}
+			budget.release(j.bytes)
+			if len(j.msgs) > 0 {
+				answered.Store(true)
+			}
+		}
+	}()
+	defer func() {
+		close(jobs)
+		<-answerDone
+		progressed = progressed || answered.Load()
+	}()
+
 	batch := make([]jetstream.Msg, 0, g.o.BatchSize)
 	for {
 		batch = batch[:0]
@@ -225,6 +259,8 @@ func (g *Ingester) session(ctx context.Context) (progressed bool, err error) {
 		case <-ctx.Done():
 			return progressed, ctx.Err()
 		case err := <-fatal:
+			return progressed, err
+		case err := <-answerErr:
 			return progressed, err
 		case m := <-msgs:
 			batch = append(batch, m)
@@ -242,16 +278,22 @@ func (g *Ingester) session(ctx context.Context) (progressed bool, err error) {
 				break fill
 			}
 		}
-		err := g.handle(ctx, batch)
-		n := 0
+		j, err := g.handle(ctx, batch)
 		for _, m := range batch {
-			n += len(m.Data())
+			j.bytes += len(m.Data())
 		}
-		budget.release(n)
+		if j.last != nil {
+			select {
+			case jobs <- j:
+			case err := <-answerErr:
+				return progressed, err
+			}
+		} else {
+			budget.release(j.bytes)
+		}
 		if err != nil {
 			return progressed, err
 		}
-		progressed = true
 	}
 }
 
@@ -356,14 +398,24 @@ type message struct {
 	refused []Reason
 }
 
-// handle answers one batch: order check, Process (retried until it
-// succeeds), outcomes published and confirmed, then the acknowledgement.
-func (g *Ingester) handle(ctx context.Context, batch []jetstream.Msg) error {
+// answerJob is a processed batch to answer.
+type answerJob struct {
+	msgs  []message // the messages not answered before
+	subs  []Submission
+	outs  []Outcome
+	last  jetstream.Msg // acknowledging it acknowledges the batch
+	bytes int           // of the batch's messages, for the byte budget
+}
+
+// handle processes one batch: order check, then Process (retried until it
+// succeeds). The job it returns answers the batch (its last is nil when
+// nothing is to be answered or acknowledged).
+func (g *Ingester) handle(ctx context.Context, batch []jetstream.Msg) (answerJob, error) {
 	subs := make([]Submission, 0, len(batch))
 	msgs := make([]message, 0, len(batch))
 	var last jetstream.Msg
 	var orderErr error
-	prev := g.done
+	prev := g.processed
 	for _, m := range batch {
 		meta, err := m.Metadata()
 		if err != nil || meta.Sequence.Consumer != g.nextDelivr {
@@ -398,28 +450,34 @@ func (g *Ingester) handle(ctx context.Context, batch []jetstream.Msg) error {
 		}
 		msgs = append(msgs, msg)
 	}
-	if len(msgs) > 0 {
-		var outs []Outcome
-		if len(subs) > 0 {
-			var err error
-			if outs, err = g.process(ctx, subs, batch); err != nil {
-				return err
-			}
+	j := answerJob{msgs: msgs, subs: subs, last: last}
+	if len(subs) > 0 {
+		var err error
+		if j.outs, err = g.process(ctx, subs, batch); err != nil {
+			return answerJob{}, err
 		}
-		// From here the batch is committed: finish answering it even if
-		// ctx ends, so that a graceful stop does not leave it to be
-		// redelivered.
+	}
+	if len(msgs) > 0 {
+		g.processed = msgs[len(msgs)-1].sub.StreamSeq
+	}
+	return j, orderErr
+}
+
+// answer publishes a processed batch's outcomes, waits for the streams to
+// store them, then acknowledges the batch.
+func (g *Ingester) answer(ctx context.Context, j answerJob) error {
+	if len(j.msgs) > 0 {
+		// The batch is committed: finish answering it even if ctx ends,
+		// so that a graceful stop does not leave it to be redelivered.
 		actx := context.WithoutCancel(ctx)
-		if err := g.publish(actx, ctx, msgs, subs, outs); err != nil {
+		if err := g.publish(actx, ctx, j.msgs, j.subs, j.outs); err != nil {
 			return err
 		}
-		g.done = msgs[len(msgs)-1].sub.StreamSeq
+		g.done = j.msgs[len(j.msgs)-1].sub.StreamSeq
 		g.position.Store(g.done)
 	}
-	if last != nil {
-		g.ack(last)
-	}
-	return orderErr
+	g.ack(j.last)
+	return nil
 }
 
 // envelopes is how many envelopes m holds (for a bulk submission, its

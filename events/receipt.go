@@ -114,6 +114,17 @@ func BuildReceipt(l *ledger.Log, kind string, digest [32]byte, submitted []byte,
 			return nil, fmt.Errorf("receipt for seq %d: record: %w", a.Seq, err)
 		}
 	}
+	return buildReceipt(l, kind, digest, submitted, a, cp, fields)
+}
+
+// newEntryReceipt is BuildReceipt for an entry e that this process has
+// just appended as a (not a duplicate): the record's received_at and
+// envelope are e's, so the record need not be read back.
+func newEntryReceipt(l *ledger.Log, kind string, digest [32]byte, e ledger.Entry, a ledger.Appended, cp ledger.Checkpoint) (*Receipt, error) {
+	return buildReceipt(l, kind, digest, e.Envelope, a, cp, storedFields{ReceivedAt: ledger.ReceivedAtText(e.ReceivedAt), Envelope: e.Envelope})
+}
+
+func buildReceipt(l *ledger.Log, kind string, digest [32]byte, submitted []byte, a ledger.Appended, cp ledger.Checkpoint, fields storedFields) (*Receipt, error) {
 	proof, err := l.ProveInclusion(a.Seq, cp.Size)
 	if err != nil {
 		return nil, fmt.Errorf("receipt for seq %d: inclusion proof in size %d: %w", a.Seq, cp.Size, err)

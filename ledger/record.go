@@ -41,6 +41,12 @@ func (r Record) Bytes() []byte {
 	return appendRecord(make([]byte, 0, recordLen(len(r.Envelope), len(ts), r.Seq)), r.Seq, ts, r.Envelope)
 }
 
+// ReceivedAtText is t as a record stores it in received_at.
+func ReceivedAtText(t time.Time) string {
+	var b [64]byte
+	return string(appendTimestamp(b[:0], t))
+}
+
 // appendTimestamp appends t as stored in a record: RFC 3339 in UTC with
 // nanoseconds, trailing zeros dropped (time.RFC3339Nano).
 func appendTimestamp(dst []byte, t time.Time) []byte {

@@ -86,7 +86,13 @@ func (e *Envelope) Digest() ([32]byte, error) {
 	if err != nil {
 		return [32]byte{}, err
 	}
-	return sha256.Sum256(PAE(e.PayloadType, body)), nil
+	return StatementDigest(e.PayloadType, body), nil
+}
+
+// StatementDigest is Envelope.Digest for a caller that has the decoded
+// payload (body) already.
+func StatementDigest(payloadType string, body []byte) [32]byte {
+	return sha256.Sum256(PAE(payloadType, body))
 }
 
 // Canonical returns the RFC 8785 canonical JSON of the envelope.

@@ -303,6 +303,12 @@ func TestVerifyBatch(t *testing.T) {
 		case 13:
 			it.PublicKey = it.PublicKey[:3]
 			ok = false
+		case 5:
+			// A key of small order (the identity point): refused by the
+			// rule, also when its expanded form comes from the cache.
+			it.PublicKey = make(ed25519.PublicKey, ed25519.PublicKeySize)
+			it.PublicKey[0] = 1
+			ok = false
 		}
 		items = append(items, it)
 		want = append(want, ok)
