@@ -38,7 +38,33 @@ type AdmissionProcessor struct {
 	Workers int
 }
 
-var _ Processor = (*AdmissionProcessor)(nil)
+var _ Preparer = (*AdmissionProcessor)(nil)
+
+// preparedSub is what Prepare works out for one submission.
+type preparedSub struct {
+	d       Decoded
+	reasons []Reason
+	v       *verifier.Prepared // nil when reasons
+}
+
+// Prepare implements Preparer: decoding (Decode) and the state-independent
+// part of admission (verifier.Prepare: the statement decoded and
+// validated), which depend on nothing the ledger holds.
+func (p *AdmissionProcessor) Prepare(s Submission) any {
+	ps := &preparedSub{}
+	ps.d, ps.reasons = Decode(s.Data)
+	if ps.reasons == nil {
+		ps.v = verifier.Prepare(candidate(&ps.d, s))
+	}
+	return ps
+}
+
+// candidate is the admission candidate of a decoded submission.
+func candidate(d *Decoded, s Submission) verifier.Candidate {
+	return verifier.Candidate{Envelope: d.Envelope, ReceivedAt: s.ReceivedAt, Known: &verifier.Known{
+		Body: d.Payload, Digest: d.Digest, Canonical: d.Canonical, Raw: s.Data,
+	}}
+}
 
 // NewAdmissionProcessor builds the admission state of l by replaying its
 // records (verifier.LoadState) and returns the Processor that appends to it.
@@ -62,14 +88,19 @@ func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([
 	decoded := make([]*Decoded, len(batch))
 	cands := make([]verifier.Candidate, 0, len(batch))
 	candOf := make([]int, len(batch)) // submission → index in cands, or -1
-	// Decoding (strict envelope form, canonical payload) is independent
-	// per submission: it runs on every core.
-	ds := make([]Decoded, len(batch))
-	reasonsOf := make([][]Reason, len(batch))
-	parallelFor(len(batch), p.Workers, func(i int) { ds[i], reasonsOf[i] = Decode(batch[i].Data) })
+	// Decoding (strict envelope form, canonical payload) and the rest of
+	// Prepare are independent per submission: done ahead by the ingest
+	// loop (Submission.Prepared), or here on every core.
+	ps := make([]*preparedSub, len(batch))
+	parallelFor(len(batch), p.Workers, func(i int) {
+		var ok bool
+		if ps[i], ok = batch[i].Prepared.(*preparedSub); !ok {
+			ps[i] = p.Prepare(batch[i]).(*preparedSub)
+		}
+	})
 	for i, s := range batch {
 		candOf[i] = -1
-		d, reasons := &ds[i], reasonsOf[i]
+		d, reasons := &ps[i].d, ps[i].reasons
 		if reasons != nil {
 			// Answered under the envelope's digest when it has one, so
 			// that its submitter, waiting on tally.receipt.<digest>, hears
@@ -82,9 +113,9 @@ func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([
 		}
 		decoded[i] = d
 		candOf[i] = len(cands)
-		cands = append(cands, verifier.Candidate{Envelope: d.Envelope, ReceivedAt: s.ReceivedAt, Known: &verifier.Known{
-			Body: d.Payload, Digest: d.Digest, Canonical: d.Canonical, Raw: s.Data,
-		}})
+		c := candidate(d, s)
+		c.Prepared = ps[i].v
+		cands = append(cands, c)
 	}
 
 	vs, err := p.adm.AdmitBatch(ctx, cands)

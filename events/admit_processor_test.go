@@ -158,6 +158,13 @@ func TestAdmissionOverNATS(t *testing.T) {
 // copy, and a failed append that leaves the admission state untouched so
 // the retried batch gets the same answers.
 func TestAdmissionProcessorBatch(t *testing.T) {
+	t.Run("prepared in Process", func(t *testing.T) { testAdmissionProcessorBatch(t, false) })
+	// As the ingest loop does: Prepare ahead, its results reused when the
+	// batch is retried.
+	t.Run("prepared ahead", func(t *testing.T) { testAdmissionProcessorBatch(t, true) })
+}
+
+func testAdmissionProcessorBatch(t *testing.T, ahead bool) {
 	l := openLedger(t)
 	proc, err := events.NewAdmissionProcessor(t.Context(), l)
 	if err != nil {
@@ -181,6 +188,11 @@ func TestAdmissionProcessorBatch(t *testing.T) {
 	add(admitHop(t, "hop-2", "musompo-trader", "kolwezi-coop", "lot-2", "100", trader,
 		schemas.Input{Lot: "lot-1", Quantity: schemas.Quantity{Amount: "101", Unit: "KGM"}}))
 	batch = append(batch, events.Submission{Data: []byte("not json"), ReceivedAt: at, StreamSeq: 99})
+	if ahead {
+		for i := range batch {
+			batch[i].Prepared = proc.Prepare(batch[i])
+		}
+	}
 
 	type brief struct {
 		Seq       uint64

@@ -69,7 +69,7 @@ type Ingester struct {
 
 	// Loop state, owned by Run's goroutine.
 	done       uint64 // stream seq of the last submission answered
-	processed  uint64 // stream seq of the last submission processed (≥ done)
+	taken      uint64 // stream seq of the last submission taken into a batch (≥ done)
 	positioned bool   // done is known (the consumer was reset once)
 	nextDelivr uint64 // expected consumer (delivery) sequence of the next message
 }
@@ -215,52 +215,76 @@ func (g *Ingester) session(ctx context.Context) (progressed bool, err error) {
 	g.running.Store(true)
 	g.log.Info("consuming", "stream", StreamSubmissions, "consumer", g.o.Durable, "from", g.done+1)
 
-	// Batches are answered (outcomes published and stored, messages
-	// acknowledged) on their own goroutine, in order, while the next batch
-	// is processed: waiting for the streams to confirm one batch's outcomes
-	// no longer holds up the next one's work. A batch is answered only
-	// after it is committed, as before; a failure to answer ends the
-	// session, which resumes after the last batch answered (batches
-	// committed but not answered come again and are answered from the log).
-	g.processed = g.done
+	// Three stages, each on its own goroutine, hand batches on in order:
+	// this one takes a batch from the subscription and does the work that
+	// depends on nothing but the submissions (Preparer); the next processes
+	// it (admission, append, fsync); the last answers it (outcomes
+	// published and stored, messages acknowledged). So the next batch is
+	// prepared while one commits, and one is answered meanwhile. A batch is
+	// answered only after it is committed, as before; a failure in a stage
+	// ends the session, which resumes after the last batch answered
+	// (batches committed but not answered come again and are answered from
+	// the log).
+	g.taken = g.done
 	var answered atomic.Bool
-	jobs := make(chan answerJob, 1)
-	answerErr := make(chan error, 1)
-	answerDone := make(chan struct{})
-	go func() {
-		defer close(answerDone)
-		for j := range jobs {
-			if err := g.answer(ctx, j); err != nil {
-				answerErr <- err
-				for range jobs {
+	stageErr := make(chan error, 2)
+	toProcess := make(chan answerJob)   // handed over when the stage is free
+	toAnswer := make(chan answerJob, 1) // one batch may wait to be answered
+	var stages sync.WaitGroup
+	stages.Go(func() {
+		defer close(toAnswer)
+		failed := false
+		for j := range toProcess {
+			if failed {
+				continue
+			}
+			if len(j.subs) > 0 {
+				outs, err := g.process(ctx, j.subs, j.batch)
+				if err != nil {
+					stageErr <- err
+					failed = true
+					continue
 				}
-				return
+				j.outs = outs
+			}
+			toAnswer <- j
+		}
+	})
+	stages.Go(func() {
+		failed := false
+		for j := range toAnswer {
+			if failed {
+				continue
+			}
+			if err := g.answer(ctx, j); err != nil {
+				stageErr <- err
+				failed = true
+				continue
 			}
 			budget.release(j.bytes)
 			if len(j.msgs) > 0 {
 				answered.Store(true)
 			}
 		}
-	}()
+	})
 	defer func() {
-		close(jobs)
-		<-answerDone
+		close(toProcess)
+		stages.Wait()
 		progressed = progressed || answered.Load()
 	}()
 
-	batch := make([]jetstream.Msg, 0, g.o.BatchSize)
 	for {
-		batch = batch[:0]
 		// Block for the first message, then take whatever else is already
 		// buffered: one message under light load (lowest latency), full
 		// batches under heavy load (messages pile up while the previous
 		// batch commits: group commit).
+		batch := make([]jetstream.Msg, 0, min(g.o.BatchSize, 64))
 		select {
 		case <-ctx.Done():
 			return progressed, ctx.Err()
 		case err := <-fatal:
 			return progressed, err
-		case err := <-answerErr:
+		case err := <-stageErr:
 			return progressed, err
 		case m := <-msgs:
 			batch = append(batch, m)
@@ -278,21 +302,19 @@ func (g *Ingester) session(ctx context.Context) (progressed bool, err error) {
 				break fill
 			}
 		}
-		j, err := g.handle(ctx, batch)
-		for _, m := range batch {
-			j.bytes += len(m.Data())
-		}
-		if j.last != nil {
+		j, orderErr := g.take(batch)
+		if j.last == nil {
+			budget.release(j.bytes)
+		} else {
+			g.prepare(j.subs)
 			select {
-			case jobs <- j:
-			case err := <-answerErr:
+			case toProcess <- j:
+			case err := <-stageErr:
 				return progressed, err
 			}
-		} else {
-			budget.release(j.bytes)
 		}
-		if err != nil {
-			return progressed, err
+		if orderErr != nil {
+			return progressed, orderErr
 		}
 	}
 }
@@ -398,24 +420,30 @@ type message struct {
 	refused []Reason
 }
 
-// answerJob is a processed batch to answer.
+// answerJob is a batch on its way through the stages.
 type answerJob struct {
+	batch []jetstream.Msg
 	msgs  []message // the messages not answered before
 	subs  []Submission
-	outs  []Outcome
+	outs  []Outcome     // set by Process
 	last  jetstream.Msg // acknowledging it acknowledges the batch
 	bytes int           // of the batch's messages, for the byte budget
 }
 
-// handle processes one batch: order check, then Process (retried until it
-// succeeds). The job it returns answers the batch (its last is nil when
-// nothing is to be answered or acknowledged).
-func (g *Ingester) handle(ctx context.Context, batch []jetstream.Msg) (answerJob, error) {
+// take checks a batch's delivery order and turns its messages into
+// submissions. The job's last is nil when nothing is to be processed or
+// acknowledged; with a gap in the deliveries, the job holds the messages
+// before it and the error says so.
+func (g *Ingester) take(batch []jetstream.Msg) (answerJob, error) {
 	subs := make([]Submission, 0, len(batch))
 	msgs := make([]message, 0, len(batch))
 	var last jetstream.Msg
 	var orderErr error
-	prev := g.processed
+	prev := g.taken
+	j := answerJob{batch: batch}
+	for _, m := range batch {
+		j.bytes += len(m.Data())
+	}
 	for _, m := range batch {
 		meta, err := m.Metadata()
 		if err != nil || meta.Sequence.Consumer != g.nextDelivr {
@@ -450,17 +478,20 @@ func (g *Ingester) handle(ctx context.Context, batch []jetstream.Msg) (answerJob
 		}
 		msgs = append(msgs, msg)
 	}
-	j := answerJob{msgs: msgs, subs: subs, last: last}
-	if len(subs) > 0 {
-		var err error
-		if j.outs, err = g.process(ctx, subs, batch); err != nil {
-			return answerJob{}, err
-		}
-	}
+	j.msgs, j.subs, j.last = msgs, subs, last
 	if len(msgs) > 0 {
-		g.processed = msgs[len(msgs)-1].sub.StreamSeq
+		g.taken = msgs[len(msgs)-1].sub.StreamSeq
 	}
 	return j, orderErr
+}
+
+// prepare runs the Processor's Prepare, if it has one, on every core.
+func (g *Ingester) prepare(subs []Submission) {
+	p, ok := g.proc.(Preparer)
+	if !ok {
+		return
+	}
+	parallelFor(len(subs), 0, func(i int) { subs[i].Prepared = p.Prepare(subs[i]) })
 }
 
 // answer publishes a processed batch's outcomes, waits for the streams to

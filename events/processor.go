@@ -19,6 +19,9 @@ type Submission struct {
 	// lines share the message's StreamSeq and ReceivedAt; 0 for a message
 	// that is one envelope.
 	BulkLine int
+	// Prepared is what the Processor's Prepare returned for this
+	// submission, if the Processor is a Preparer; nil otherwise.
+	Prepared any
 }
 
 // Outcome is what became of one Submission: exactly one of Receipt and
@@ -44,6 +47,16 @@ type Outcome struct {
 // duplicates. Bad submissions are never errors; they are Rejections.
 type Processor interface {
 	Process(ctx context.Context, batch []Submission) ([]Outcome, error)
+}
+
+// A Preparer is a Processor with work that depends on nothing but the
+// submission itself (decoding, validation). The ingest loop calls Prepare
+// for the submissions of a batch, on every core, while the batch before it
+// is processed, and hands the result to Process in Submission.Prepared.
+// Process must give the same outcomes with or without it.
+type Preparer interface {
+	Processor
+	Prepare(s Submission) any
 }
 
 // ProcessorFunc adapts a function to the Processor interface.

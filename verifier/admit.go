@@ -24,6 +24,10 @@ type Candidate struct {
 	// Known, optional, is what a caller that has decoded the envelope
 	// already worked out from it, so that admission does not do it again.
 	Known *Known
+
+	// Prepared, optional, is Prepare's result for this same candidate,
+	// done ahead (for a batch to come, while the current one commits).
+	Prepared *Prepared
 }
 
 // Known is what is known of a candidate's envelope. Every field must be
@@ -161,7 +165,7 @@ func (a *Admitter) AdmitBatch(ctx context.Context, items []Candidate) ([]Verdict
 	logged := make([]bool, len(items))
 	lookupErr := make([]error, len(items))
 	parallel(len(items), func(i int) {
-		p := prepare(items[i])
+		p := items[i].Prepared.take(items[i])
 		ps[i] = p
 		if a.log != nil && p.hasDigest {
 			onLedger[i], logged[i], lookupErr[i] = a.log.Lookup(p.digest)

@@ -34,16 +34,19 @@ func TestAdmitRules(t *testing.T) {
 			// Each case twice: as a caller that hands over only the
 			// envelope, and as the ingest path, which has decoded it
 			// already and hands over what it knows (Candidate.Known).
-			for _, known := range []bool{false, true} {
+			// And a third time as the ingest loop hands them over when it
+			// prepares a batch ahead (Candidate.Prepared).
+			for _, mode := range []string{"", "known", "prepared"} {
+				known, prepared := mode != "", mode == "prepared"
 				name := filepath.Base(file) + "/" + tc.Name
-				if known {
-					name += "/known"
+				if mode != "" {
+					name += "/" + mode
 				}
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
 					al := newAdmitLog(t)
 					b := newSpecBuilder(t, &world)
-					b.known = known
+					b.known, b.prepared = known, prepared
 					var prelude []verifier.Candidate
 					for _, s := range world.Steps {
 						prelude = append(prelude, b.candidate(s))

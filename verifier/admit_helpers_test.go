@@ -190,12 +190,15 @@ type specStep struct {
 // specBuilder turns steps into candidates, remembering named steps'
 // envelopes for {{digest NAME}} and resubmissions.
 type specBuilder struct {
-	t      testing.TB
-	world  *specWorld
-	named  map[string]schemas.Envelope
-	next   time.Time
-	known  bool // hand candidates over with Known, as the ingest path does
-	spaced bool // the last one was submitted with a leading space
+	t     testing.TB
+	world *specWorld
+	named map[string]schemas.Envelope
+	next  time.Time
+	known bool // hand candidates over with Known, as the ingest path does
+	// prepared: and with Prepared, as the ingest loop does when it
+	// prepares a batch ahead.
+	prepared bool
+	spaced   bool // the last one was submitted with a leading space
 }
 
 func newSpecBuilder(t testing.TB, w *specWorld) *specBuilder {
@@ -262,6 +265,9 @@ func (b *specBuilder) candidate(s specStep) verifier.Candidate {
 		// canonical one (a leading space), which admission checks again.
 		b.spaced = !b.spaced
 		c = withKnown(c, b.spaced)
+	}
+	if b.prepared {
+		c.Prepared = verifier.Prepare(c)
 	}
 	return c
 }

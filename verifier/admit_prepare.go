@@ -38,6 +38,28 @@ type prepared struct {
 	envProblems []schemas.Problem // into the envelope
 }
 
+// Prepared is the state-independent part of admitting a candidate: its
+// envelope checked and its statement decoded and validated. It depends on
+// nothing admission has seen, so it can be done ahead of AdmitBatch.
+type Prepared struct{ p *prepared }
+
+// Prepare does the state-independent work of admitting c. Its result
+// belongs in c.Prepared; AdmitBatch then does not do that work again.
+func Prepare(c Candidate) *Prepared { return &Prepared{prepare(c)} }
+
+// take returns the prepared state for a batch: a copy of pp's (which may
+// be used again when a batch is retried) with fresh signature results, or
+// c prepared now.
+func (pp *Prepared) take(c Candidate) *prepared {
+	if pp == nil || pp.p == nil {
+		return prepare(c)
+	}
+	p := *pp.p
+	p.c = c
+	p.sigOK = make([]bool, len(p.sigs))
+	return &p
+}
+
 // rejected reports whether preparation already found the candidate
 // inadmissible. Signature problems come later, in the ordered pass.
 func (p *prepared) rejected() bool { return len(p.problems) > 0 || len(p.envProblems) > 0 }
