@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -36,6 +37,71 @@ type AdmissionProcessor struct {
 	// Workers builds receipts (inclusion proofs) in parallel; 0 means
 	// GOMAXPROCS.
 	Workers int
+
+	judged judgedRejections
+}
+
+// judgedRejections remembers the rejections of submissions whose batch
+// was committed, by their place in the stream. A committed batch can come
+// again before it was acknowledged (answering it failed, the session was
+// set up again, the loop was stopped): its admitted statements are then
+// found in the log, and its rejected ones must get the same answer, not be
+// judged again against a state that now holds what came after them in the
+// stream (they could be admitted, out of stream order). Bounded: past
+// judgedMax the oldest are forgotten, far more than the batches that can be
+// committed and not yet acknowledged. A restart of the process forgets
+// them (see the package documentation, "Order and crashes").
+type judgedRejections struct {
+	m     map[streamPlace]judgedRejection
+	order []streamPlace
+}
+
+const judgedMax = 1 << 16
+
+// streamPlace is a submission's place in the stream.
+type streamPlace struct {
+	seq  uint64
+	line int
+}
+
+type judgedRejection struct {
+	sum [32]byte // SHA-256 of the submission, so that a recreated stream's
+	// new message at the same sequence is not taken for the old one
+	rej *Rejection
+}
+
+// lookup returns the rejection remembered for s, if any.
+func (j *judgedRejections) lookup(s Submission) *Rejection {
+	if s.StreamSeq == 0 || j.m == nil {
+		return nil
+	}
+	r, ok := j.m[streamPlace{s.StreamSeq, s.BulkLine}]
+	if !ok || r.sum != sha256.Sum256(s.Data) {
+		return nil
+	}
+	return r.rej
+}
+
+// remember keeps rej as the answer to s.
+func (j *judgedRejections) remember(s Submission, rej *Rejection) {
+	if s.StreamSeq == 0 {
+		return
+	}
+	if j.m == nil {
+		j.m = make(map[streamPlace]judgedRejection)
+	}
+	k := streamPlace{s.StreamSeq, s.BulkLine}
+	if _, ok := j.m[k]; !ok {
+		j.order = append(j.order, k)
+	}
+	j.m[k] = judgedRejection{sum: sha256.Sum256(s.Data), rej: rej}
+	if len(j.order) > judgedMax {
+		drop := len(j.order) - judgedMax/2
+		for _, k := range j.order[:drop] {
+			delete(j.m, k)
+		}
+		j.order = append(j.order[:0], j.order[drop:]...)
+	}
 }
 
 var _ Preparer = (*AdmissionProcessor)(nil)
@@ -100,6 +166,10 @@ func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([
 	})
 	for i, s := range batch {
 		candOf[i] = -1
+		if rej := p.judged.lookup(s); rej != nil {
+			out[i].Rejection = rej
+			continue
+		}
 		d, reasons := &ps[i].d, ps[i].reasons
 		if reasons != nil {
 			// Answered under the envelope's digest when it has one, so
@@ -143,6 +213,15 @@ func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([
 			p.adm.Discard()
 			return nil, fmt.Errorf("append: %w", err)
 		}
+	}
+	// The batch's place in the stream is taken: its rejections stand.
+	for i := range batch {
+		if c := candOf[i]; c >= 0 && vs[c].Status == verifier.Rejected {
+			out[i].Rejection = &Rejection{Digest: hex.EncodeToString(vs[c].Digest[:]), Reasons: admissionReasons(&vs[c])}
+			p.judged.remember(batch[i], out[i].Rejection)
+		}
+	}
+	if len(entries) > 0 {
 		if err := p.adm.Commit(appended); err != nil {
 			// The entries are durable, but the ledger did not put them where
 			// admission expected (another writer): the state has been caught
@@ -166,7 +245,7 @@ func (p *AdmissionProcessor) Process(ctx context.Context, batch []Submission) ([
 		v := &vs[c]
 		switch v.Status {
 		case verifier.Rejected:
-			out[i].Rejection = &Rejection{Digest: hex.EncodeToString(v.Digest[:]), Reasons: admissionReasons(v)}
+			// Answered above.
 		case verifier.Admitted:
 			jobs = append(jobs, job{i, appended[entryOf[c]], entryOf[c]})
 		case verifier.Duplicate:

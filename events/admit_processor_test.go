@@ -55,11 +55,7 @@ func admitSign(t testing.TB, ev schemas.Event, key *client.Key) schemas.Envelope
 func TestAdmissionOverNATS(t *testing.T) {
 	emb := startNATS(t, "", 0)
 	nc := connect(t, emb.ClientURL())
-	l := openLedger(t)
-	proc, err := events.NewAdmissionProcessor(t.Context(), l)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, proc := admissionProcessor(t)
 	runIngest(t, nc, proc, events.IngestOptions{})
 
 	coop, trader := newKey(t), newKey(t)
@@ -165,11 +161,7 @@ func TestAdmissionProcessorBatch(t *testing.T) {
 }
 
 func testAdmissionProcessorBatch(t *testing.T, ahead bool) {
-	l := openLedger(t)
-	proc, err := events.NewAdmissionProcessor(t.Context(), l)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, proc := admissionProcessor(t)
 	coop, trader := newKey(t), newKey(t)
 	at := time.Date(2025, 6, 15, 9, 0, 0, 0, time.UTC)
 	var batch []events.Submission
@@ -254,5 +246,64 @@ func testAdmissionProcessorBatch(t *testing.T, ahead bool) {
 	}
 	if l.Head().Size != 3 {
 		t.Errorf("ledger holds %d entries, want 3", l.Head().Size)
+	}
+}
+
+// TestAdmissionProcessorCommittedBatchAgain: a committed batch that comes
+// again (answering it failed, the session restarted) gets the answers it
+// got the first time. Judged again, its rejected hop would now find the
+// parties registered by the lines after it and be admitted, out of stream
+// order.
+func TestAdmissionProcessorCommittedBatchAgain(t *testing.T) {
+	l, proc := admissionProcessor(t)
+	coop, trader := newKey(t), newKey(t)
+	at := time.Date(2025, 6, 15, 9, 0, 0, 0, time.UTC)
+	canon := func(env schemas.Envelope) []byte {
+		c, err := env.Canonical()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	hop := canon(admitHop(t, "hop-1", "kolwezi-coop", "musompo-trader", "lot-1", "100", coop))
+	batch := []events.Submission{
+		{Data: hop, ReceivedAt: at, StreamSeq: 7, BulkLine: 1},
+		{Data: canon(admitParty(t, "kolwezi-coop", "miner", coop)), ReceivedAt: at, StreamSeq: 7, BulkLine: 2},
+		{Data: canon(admitParty(t, "musompo-trader", "trader", trader)), ReceivedAt: at, StreamSeq: 7, BulkLine: 3},
+	}
+	first, err := proc.Process(t.Context(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first[0].Rejection == nil || first[1].Receipt == nil || first[2].Receipt == nil {
+		t.Fatalf("first time: %+v", first)
+	}
+	again, err := proc.Process(t.Context(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again[0].Rejection == nil || !cmp.Equal(again[0].Rejection, first[0].Rejection) {
+		t.Errorf("the rejected hop, again: %+v, want the first answer %+v", again[0], first[0].Rejection)
+	}
+	if again[1].Receipt == nil || !again[1].Receipt.Duplicate || again[2].Receipt == nil || !again[2].Receipt.Duplicate {
+		t.Errorf("the registrations, again: %+v, %+v; want duplicates", again[1], again[2])
+	}
+	if l.Head().Size != 2 {
+		t.Fatalf("ledger holds %d entries, want 2", l.Head().Size)
+	}
+
+	// Another message at the same place (a recreated stream) is judged on
+	// its own; the same hop at a later place is judged afresh.
+	other := canon(admitHop(t, "hop-2", "kolwezi-coop", "musompo-trader", "lot-2", "100", coop))
+	later := []events.Submission{
+		{Data: other, ReceivedAt: at, StreamSeq: 7, BulkLine: 1},
+		{Data: hop, ReceivedAt: at, StreamSeq: 8},
+	}
+	outs, err := proc.Process(t.Context(), later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outs[0].Receipt == nil || outs[0].Receipt.Seq != 2 || outs[1].Receipt == nil || outs[1].Receipt.Seq != 3 {
+		t.Errorf("later: %+v, %+v; want receipts at seq 2 and 3", outs[0], outs[1])
 	}
 }

@@ -67,8 +67,9 @@ func BulkPartSubject(digest string, first int) string {
 
 // SplitBulk splits a bulk submission into its lines (a final newline is
 // allowed; a line's own "\r\n" ending is not part of it). A body with no
-// line, more than MaxBulkEnvelopes lines or an empty line is refused as a
-// whole with its reasons.
+// line, more than MaxBulkEnvelopes lines or an empty line (nothing but
+// spaces and tabs) is refused as a whole with its reasons; the path of an
+// empty line is its index from 0, as in a JSON Pointer into an array.
 func SplitBulk(body []byte) ([][]byte, []Reason) {
 	body = bytes.TrimSuffix(body, []byte("\n"))
 	if len(body) == 0 {
@@ -80,7 +81,7 @@ func SplitBulk(body []byte) ([][]byte, []Reason) {
 	lines := bytes.Split(body, []byte("\n"))
 	for i, l := range lines {
 		l = bytes.TrimSuffix(l, []byte("\r"))
-		if len(bytes.TrimSpace(l)) == 0 {
+		if len(bytes.Trim(l, " \t")) == 0 {
 			return nil, []Reason{{Path: fmt.Sprintf("/%d", i), Rule: "bulk_empty_line", Message: fmt.Sprintf("line %d is empty; a bulk submission holds one envelope on every line", i+1)}}
 		}
 		lines[i] = l

@@ -262,11 +262,7 @@ func admissionIngest(t *testing.T, o events.IngestOptions) (*nats.Conn, *ledger.
 	t.Helper()
 	emb := startNATS(t, "", 0)
 	nc := connect(t, emb.ClientURL())
-	l := openLedger(t)
-	proc, err := events.NewAdmissionProcessor(t.Context(), l)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, proc := admissionProcessor(t)
 	o.Metrics = events.NewMetrics(nil)
 	runIngest(t, nc, proc, o)
 	return nc, l, o.Metrics

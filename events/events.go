@@ -52,8 +52,12 @@
 // (marked duplicate). While running, the loop checks that deliveries arrive
 // without gaps; a lost delivery (a connection dropped mid-flight) makes it
 // reset the consumer to its own position rather than process later
-// submissions first. One caveat: a submission that was rejected just before
-// a crash, and not yet acknowledged, is judged again after the restart, and
+// submissions first. Batches are committed, then answered and acknowledged
+// (the next batch is prepared and processed meanwhile); a committed batch
+// that comes again in the same process gets the answers it got before (its
+// admitted statements are found in the log, its rejections are
+// remembered). One caveat: a submission that was rejected just before a
+// crash, and not yet acknowledged, is judged again after the restart, and
 // may then be admitted if what it referred to arrived meanwhile.
 //
 // JetStream's file store syncs to disk on its own interval (the ledger

@@ -174,6 +174,17 @@ func value(m prometheus.Metric) float64 {
 	panic("unsupported metric")
 }
 
+// admissionProcessor opens a fresh ledger and its AdmissionProcessor.
+func admissionProcessor(t testing.TB) (*ledger.Log, *events.AdmissionProcessor) {
+	t.Helper()
+	l := openLedger(t)
+	proc, err := events.NewAdmissionProcessor(t.Context(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, proc
+}
+
 func lp(l *ledger.Log) *events.LedgerProcessor { return &events.LedgerProcessor{Log: l} }
 
 func ingestOpts() events.IngestOptions { return events.IngestOptions{} }

@@ -48,8 +48,8 @@ type IngestOptions struct {
 	// MaxAckPending this bounds the loop's memory whatever the load.
 	BufferBytes int
 	// AnswerBytes bounds one message answering a bulk submission (longer
-	// answers go in several parts); default the connection's largest
-	// message less 8 KiB for headers.
+	// answers go in several parts); default, and at most, the connection's
+	// largest message less 8 KiB for headers.
 	AnswerBytes int
 }
 
@@ -227,22 +227,24 @@ func (g *Ingester) session(ctx context.Context) (progressed bool, err error) {
 	// the log).
 	g.taken = g.done
 	var answered atomic.Bool
+	// failed stops every stage at the first failure: nothing more is
+	// committed that could not be answered in this session.
+	var failed atomic.Bool
 	stageErr := make(chan error, 2)
 	toProcess := make(chan answerJob)   // handed over when the stage is free
 	toAnswer := make(chan answerJob, 1) // one batch may wait to be answered
 	var stages sync.WaitGroup
 	stages.Go(func() {
 		defer close(toAnswer)
-		failed := false
 		for j := range toProcess {
-			if failed {
+			if failed.Load() {
 				continue
 			}
 			if len(j.subs) > 0 {
 				outs, err := g.process(ctx, j.subs, j.batch)
 				if err != nil {
 					stageErr <- err
-					failed = true
+					failed.Store(true)
 					continue
 				}
 				j.outs = outs
@@ -251,14 +253,13 @@ func (g *Ingester) session(ctx context.Context) (progressed bool, err error) {
 		}
 	})
 	stages.Go(func() {
-		failed := false
 		for j := range toAnswer {
-			if failed {
+			if failed.Load() {
 				continue
 			}
 			if err := g.answer(ctx, j); err != nil {
 				stageErr <- err
-				failed = true
+				failed.Store(true)
 				continue
 			}
 			budget.release(j.bytes)
@@ -755,13 +756,13 @@ func (g *Ingester) rejectedMsg(subject, seq, digest string, rej *Rejection, s Su
 // bulkParts are the messages answering a bulk submission: its outcomes in
 // line order, cut into parts that each fit in one message.
 func (g *Ingester) bulkParts(digest, seq string, outs []Outcome) ([]*nats.Msg, error) {
-	limit := g.o.AnswerBytes
-	if limit <= 0 {
-		limit = 1 << 20
-		if mp := g.nc.MaxPayload(); mp > 0 {
-			limit = int(mp)
-		}
-		limit -= 8 << 10 // headers
+	limit := 1 << 20
+	if mp := g.nc.MaxPayload(); mp > 0 {
+		limit = int(mp)
+	}
+	limit -= 8 << 10 // headers
+	if g.o.AnswerBytes > 0 {
+		limit = min(limit, g.o.AnswerBytes)
 	}
 	var parts []*nats.Msg
 	var body []byte

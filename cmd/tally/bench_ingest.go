@@ -134,6 +134,7 @@ flags:`)
 		sellers    = fl.Int("sellers", benchIngestDefaultSellers, "registered selling parties (each with its own key)")
 		batch      = fl.Int("batch", 0, "ingest batch size (embedded only; default that of tally serve)")
 		cpuprofile = fl.String("cpuprofile", "", "write a CPU profile of the timed part to `file`")
+		memprofile = fl.String("memprofile", "", "write a heap profile to `file` after the timed part (live objects after a collection)")
 		tmp        = fl.String("tmp", "", "work `dir` for the ledger and the NATS store (embedded; default the temp dir unless it is in memory)")
 		timeout    = fl.Duration("timeout", benchIngestDefaultTimeout, "give up waiting for receipts after this long")
 		bulk       = fl.Int("bulk", 1, "envelopes per NATS message: 1 publishes each on its own; more publishes bulk submissions (at most 256 per message), each envelope still signed and answered on its own")
@@ -234,6 +235,11 @@ flags:`)
 	res.CPUSeconds = (benchCPUTime() - cpu0).Seconds()
 	res.CPUMicrosPerEvent = 1e6 * res.CPUSeconds / float64(res.Events)
 	w.fill(&res)
+	if *memprofile != "" {
+		if err := benchHeapProfile(*memprofile); err != nil {
+			return fmt.Errorf("bench ingest: %w", err)
+		}
+	}
 	if metrics != nil {
 		after := benchIngestBatchStats(metrics)
 		res.Batches = int(after.count - before.count)
@@ -819,6 +825,20 @@ func benchIngestBatchStats(m *events.Metrics) benchIngestBatches {
 		return benchIngestBatches{}
 	}
 	return benchIngestBatches{count: b.Histogram.GetSampleCount(), sum: b.Histogram.GetSampleSum(), seconds: c.Histogram.GetSampleSum()}
+}
+
+// benchHeapProfile writes the live heap, after a collection, to file.
+func benchHeapProfile(file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // benchCPUTime is the CPU time this process has used (user and system).

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -164,8 +165,13 @@ func TestBenchIngest(t *testing.T) {
 	// every one answered with its own receipt, and the transport ceiling
 	// measured the same way.
 	stdout.Reset()
-	if err := run(t.Context(), []string{"bench", "ingest", "--events", "250", "--bulk", "16", "--publishers", "3", "--sellers", "3", "--tmp", t.TempDir()}, &stdout, &stderr); err != nil {
+	heap := filepath.Join(t.TempDir(), "heap.prof")
+	if err := run(t.Context(), []string{"bench", "ingest", "--events", "250", "--bulk", "16", "--publishers", "3", "--sellers", "3", "--memprofile", heap, "--tmp", t.TempDir()}, &stdout, &stderr); err != nil {
 		t.Fatalf("bench ingest --bulk 16: %v\n%s", err, stderr.String())
+	}
+	// A pprof profile is gzipped protocol buffers.
+	if b, err := os.ReadFile(heap); err != nil || len(b) < 64 || !bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+		t.Errorf("--memprofile wrote %d bytes (%v), not a profile", len(b), err)
 	}
 	m = benchDecodeLine(t, stdout.String())
 	benchPositive(t, m, "seconds", "events_per_sec", "p99_ms", "transport_ceiling_events_per_sec")
