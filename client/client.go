@@ -15,6 +15,11 @@
 // JetStream acknowledged; if the live message is missed (reconnect), the
 // latest outcome is read from the TALLY_RECEIPTS stream. Resubmitting an
 // envelope is always safe: the ledger answers it with the original receipt.
+//
+// NATS.SubmitBulk sends up to MaxBulkEnvelopes envelopes in one message
+// (JSON Lines on tally.submit.bulk); each is judged and logged as if sent
+// alone, in order, and the answers come in parts on
+// tally.receipt.<bulk digest>.<first line>, one result per envelope.
 package client
 
 import "errors"

@@ -67,7 +67,9 @@ type Ingester struct {
 	running  atomic.Bool
 	position atomic.Uint64 // stream seq of the last submission answered
 
-	// Loop state, owned by Run's goroutine.
+	// Loop state, owned by Run's goroutine; during a session done is
+	// written by its answering stage, and read only after the session's
+	// stages have ended.
 	done       uint64 // stream seq of the last submission answered
 	taken      uint64 // stream seq of the last submission taken into a batch (≥ done)
 	positioned bool   // done is known (the consumer was reset once)
