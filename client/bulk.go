@@ -120,21 +120,27 @@ func (s *NATS) awaitBulk(ctx context.Context, js jetstream.JetStream, digest str
 	ans := map[uint64]*bulkAnswer{}
 	var stream jetstream.Stream
 	// take adds one part; done when the answer it belongs to is whole.
-	take := func(h nats.Header, data []byte) ([]BulkResult, bool, error) {
+	// covered is how many lines the part answers (0 if it could not be
+	// read).
+	take := func(h nats.Header, data []byte) (res []BulkResult, covered int, done bool, err error) {
 		got, perr := strconv.ParseUint(h.Get(headerSubmissionSeq), 10, 64)
-		if perr != nil || got < seq {
-			return nil, false, nil
-		}
+		stale := perr != nil || got < seq // an answer to an earlier submission
 		var part bulkOutcome
 		if err := json.Unmarshal(data, &part); err != nil {
-			return nil, true, fmt.Errorf("%w: bulk outcome: %w", ErrInvalid, err)
+			if stale {
+				return nil, 0, false, nil
+			}
+			return nil, 0, true, fmt.Errorf("%w: bulk outcome: %w", ErrInvalid, err)
+		}
+		if stale {
+			return nil, len(part.Outcomes), false, nil
 		}
 		if part.Rejection != nil {
-			return nil, true, &RejectedError{Rejection: *part.Rejection}
+			return nil, 0, true, &RejectedError{Rejection: *part.Rejection}
 		}
 		n, err := strconv.Atoi(h.Get(headerBulkLines))
 		if err != nil || n != lines || part.First < 0 || part.First+len(part.Outcomes) > n {
-			return nil, true, fmt.Errorf("%w: bulk outcome for lines %d+%d of %q, submitted %d", ErrInvalid, part.First, len(part.Outcomes), h.Get(headerBulkLines), lines)
+			return nil, 0, true, fmt.Errorf("%w: bulk outcome for lines %d+%d of %q, submitted %d", ErrInvalid, part.First, len(part.Outcomes), h.Get(headerBulkLines), lines)
 		}
 		a := ans[got]
 		if a == nil {
@@ -148,25 +154,18 @@ func (s *NATS) awaitBulk(ctx context.Context, js jetstream.JetStream, digest str
 			}
 		}
 		if a.got < a.lines {
-			return nil, false, nil
+			return nil, len(part.Outcomes), false, nil
 		}
-		res := make([]BulkResult, n)
+		res = make([]BulkResult, n)
 		for i, o := range a.outs {
-			switch {
-			case o.Receipt != nil:
-				res[i].Receipt = o.Receipt
-			case o.Rejection != nil:
-				res[i].Err = &RejectedError{Rejection: *o.Rejection}
-			default:
-				res[i].Err = fmt.Errorf("%w: outcome of line %d has neither receipt nor rejection", ErrInvalid, i+1)
-			}
+			res[i].Receipt, res[i].Err = o.result()
 		}
-		return res, true, nil
+		return res, len(part.Outcomes), true, nil
 	}
 	for {
 		select {
 		case m := <-answers:
-			if res, done, err := take(m.Header, m.Data); done {
+			if res, _, done, err := take(m.Header, m.Data); done {
 				return res, err
 			}
 		case <-poll.C:
@@ -177,17 +176,14 @@ func (s *NATS) awaitBulk(ctx context.Context, js jetstream.JetStream, digest str
 				if err != nil {
 					break
 				}
-				res, done, err := take(m.Header, m.Data)
+				res, covered, done, err := take(m.Header, m.Data)
 				if done {
 					return res, err
 				}
-				var part struct {
-					Outcomes []json.RawMessage `json:"outcomes"`
-				}
-				if json.Unmarshal(m.Data, &part) != nil || len(part.Outcomes) == 0 {
+				if covered == 0 {
 					break
 				}
-				first += len(part.Outcomes)
+				first += covered
 			}
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {

@@ -233,11 +233,18 @@ func decodeOutcome(h nats.Header, data []byte, seq uint64) (r *Receipt, ok bool,
 	if err := json.Unmarshal(data, &o); err != nil {
 		return nil, true, fmt.Errorf("%w: outcome: %w", ErrInvalid, err)
 	}
+	r, err = o.result()
+	return r, true, err
+}
+
+// result is the outcome as a Submit returns it: the receipt, or the
+// rejection as a *RejectedError.
+func (o *outcome) result() (*Receipt, error) {
 	switch {
 	case o.Receipt != nil:
-		return o.Receipt, true, nil
+		return o.Receipt, nil
 	case o.Rejection != nil:
-		return nil, true, &RejectedError{Rejection: *o.Rejection}
+		return nil, &RejectedError{Rejection: *o.Rejection}
 	}
-	return nil, true, fmt.Errorf("%w: outcome with neither receipt nor rejection", ErrInvalid)
+	return nil, fmt.Errorf("%w: outcome with neither receipt nor rejection", ErrInvalid)
 }
